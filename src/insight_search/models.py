@@ -157,3 +157,29 @@ class TimelineYear:
     count: int
     status: str | None
     sentences: tuple[SummarySentence, ...]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions applied before ranking. Text values match case- and accent-insensitively."""
+
+    year: int | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    country: str | None = None
+    agency: str | None = None
+    theme: str | None = None
+    section: str | None = None
+    source: str | None = None  # a reader kind ("uninfo-xlsx"...) or a part of the file path
+    doc_id: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in asdict(self).values())
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    k: int = 10
+    filters: Filters = field(default_factory=Filters)
+    offset: int = 0

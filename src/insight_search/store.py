@@ -1,0 +1,246 @@
+"""The on-disk index: a plain, documented layout with a manifest, written atomically.
+
+``<index_dir>/CURRENT`` names the live version folder ``v-<time>-<random>/``. A build writes a new folder
+under a temporary name, renames it into place, then replaces ``CURRENT`` with ``os.replace`` (atomic). A
+crash at any moment leaves the previous version whole; leftovers are removed by the next build, which holds
+``<index_dir>/.lock`` while it works. Files of a version:
+
+* ``manifest.json``: format version, model id and dimension, counts, corpus fingerprint, build time
+* ``dense.faiss``: FAISS index, row i = chunk i
+* ``lexical/``: bm25s index, document i = chunk i
+* ``chunks.jsonl``: one chunk per line (document metadata lives with the document)
+* ``documents.jsonl``: documents with their passages and metadata
+* ``funding.jsonl``: funding and resource records
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from insight_search.dense import DenseIndex
+from insight_search.errors import IndexCorrupt, IndexNotFound, InsightSearchError, ModelMismatch
+from insight_search.lexical import LexicalIndex
+from insight_search.models import Chunk, Document, FundingRecord, Passage, SourceRef
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+LOCK = ".lock"
+TMP_PREFIX = ".tmp-"
+
+
+@dataclass
+class IndexData:
+    """Everything one index version holds, in memory."""
+
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    documents: dict[str, Document]
+    funding: list[FundingRecord]
+    dense: DenseIndex
+    lexical: LexicalIndex
+    path: Path | None = None
+
+
+# ---------------------------------------------------------------- (de)serialisation of value objects
+
+
+def document_to_dict(doc: Document) -> dict[str, Any]:
+    d = asdict(doc)
+    d["funding"] = [asdict(f) for f in doc.funding]
+    d["metadata"] = dict(doc.metadata)
+    return d
+
+
+def document_from_dict(d: dict[str, Any]) -> Document:
+    return Document(
+        doc_id=d["doc_id"],
+        title=d["title"],
+        source=SourceRef(**d["source"]),
+        passages=tuple(Passage(**p) for p in d["passages"]),
+        country=d.get("country"),
+        region=d.get("region"),
+        theme=d.get("theme"),
+        agencies=tuple(d.get("agencies") or ()),
+        year=d.get("year"),
+        metadata=d.get("metadata") or {},
+        funding=tuple(funding_from_dict(f) for f in d.get("funding") or ()),
+    )
+
+
+def funding_from_dict(d: dict[str, Any]) -> FundingRecord:
+    d = dict(d)
+    d["source"] = SourceRef(**d["source"])
+    d["agencies"] = tuple(d.get("agencies") or ())
+    return FundingRecord(**d)
+
+
+_CHUNK_FIELDS = ("chunk_id", "doc_id", "text", "section", "passage_index", "start", "end", "year", "status")
+
+
+def chunk_to_dict(c: Chunk) -> dict[str, Any]:
+    return {f: getattr(c, f) for f in _CHUNK_FIELDS}
+
+
+def chunk_from_dict(d: dict[str, Any], doc: Document) -> Chunk:
+    return Chunk(
+        title=doc.title,
+        source=doc.source,
+        country=doc.country,
+        region=doc.region,
+        theme=doc.theme,
+        agencies=doc.agencies,
+        metadata=doc.metadata,
+        **{f: d[f] for f in _CHUNK_FIELDS},
+    )
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False))
+            f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+# ---------------------------------------------------------------- locking, versions, atomic swap
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index folder (advisory lock, released if the process dies)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / LOCK).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise InsightSearchError(f"another build is running on {index_dir}") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def current_version(index_dir: Path) -> Path | None:
+    pointer = index_dir / CURRENT
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not name or "/" in name or name.startswith("."):
+        raise IndexCorrupt(f"{pointer} does not name a version folder")
+    return index_dir / name
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    version = current_version(index_dir)
+    if version is None:
+        return None
+    try:
+        return dict(json.loads((version / "manifest.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"cannot read the manifest of {version}: {exc}") from exc
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(str(path), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def clean_leftovers(index_dir: Path, keep: int = 2) -> None:
+    """Remove temporary folders of interrupted builds and all but the ``keep`` newest versions.
+
+    Call only while holding :func:`build_lock`."""
+    if not index_dir.exists():
+        return
+    live = current_version(index_dir)
+    for entry in index_dir.iterdir():
+        if entry.name.startswith(TMP_PREFIX) or entry.name == CURRENT + ".tmp":
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+    versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name, reverse=True)
+    for old in versions[keep:]:
+        if old != live:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def save(index_dir: Path, data: IndexData) -> Path:
+    """Write ``data`` as a new version and make it current atomically. Returns the version folder."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    name = f"v-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(4)}"
+    tmp = index_dir / f"{TMP_PREFIX}{name}"
+    tmp.mkdir()
+    data.dense.save(tmp / "dense.faiss")
+    data.lexical.save(tmp / "lexical")
+    _write_jsonl(tmp / "chunks.jsonl", (chunk_to_dict(c) for c in data.chunks))
+    _write_jsonl(tmp / "documents.jsonl", (document_to_dict(d) for d in data.documents.values()))
+    _write_jsonl(tmp / "funding.jsonl", (asdict(f) for f in data.funding))
+    manifest = dict(data.manifest, format_version=FORMAT_VERSION)
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    for f in tmp.rglob("*"):
+        if f.is_file():
+            with f.open("rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(tmp)
+    final = index_dir / name
+    os.rename(tmp, final)
+    pointer_tmp = index_dir / (CURRENT + ".tmp")
+    with pointer_tmp.open("w", encoding="utf-8") as f:
+        f.write(name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(pointer_tmp, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    logger.info("index version %s is now current", name)
+    return final
+
+
+def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
+    """Load the current version. Refuses an index built with another model than ``expected_model_id``."""
+    version = current_version(index_dir)
+    if version is None or not version.is_dir():
+        raise IndexNotFound(f"no index in {index_dir}: build one with `insight-search index PATH...`")
+    manifest = read_manifest(index_dir) or {}
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexCorrupt(
+            f"{version} has index format {manifest.get('format_version')!r}, this version reads {FORMAT_VERSION}:"
+            " rebuild it with `insight-search index`"
+        )
+    if expected_model_id is not None and manifest.get("model_id") != expected_model_id:
+        raise ModelMismatch(
+            f"the index in {index_dir} was built with model {manifest.get('model_id')!r} but the configured model"
+            f" is {expected_model_id!r}: rebuild the index or configure the same model (INSIGHT_SEARCH_MODEL)"
+        )
+    try:
+        documents = {d["doc_id"]: document_from_dict(d) for d in _read_jsonl(version / "documents.jsonl")}
+        chunks = [chunk_from_dict(c, documents[c["doc_id"]]) for c in _read_jsonl(version / "chunks.jsonl")]
+        funding = [funding_from_dict(f) for f in _read_jsonl(version / "funding.jsonl")]
+        dense = DenseIndex.load(version / "dense.faiss")
+        lexical = LexicalIndex.load(version / "lexical")
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexCorrupt(f"cannot read the index in {version}: {exc}") from exc
+    if dense.size != len(chunks):
+        raise IndexCorrupt(f"{version}: {dense.size} vectors for {len(chunks)} chunks")
+    return IndexData(manifest, chunks, documents, funding, dense, lexical, path=version)

@@ -1,0 +1,66 @@
+"""Shared fixtures: a small deterministic fake embedder, tiny corpora, and the path of ../shared."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from insight_search.config import Settings
+from insight_search.lexical import tokenize
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SEED = ROOT / "corpus" / "mexico_outcome_care_system.txt"
+
+
+class FakeEmbedder:
+    """Hashes stemmed words into a 64-dimensional bag of words: texts sharing words are close."""
+
+    model_id = "fake-bow-64"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.texts_embedded = 0
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in tokenize(text) or ["<empty>"]:
+                h = int.from_bytes(hashlib.md5(token.encode()).digest()[:4], "little")
+                out[row, h % self.dimension] += 1.0 if (h >> 16) & 1 else -1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+        return out
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(index_dir=tmp_path / "index", corpus_paths=[tmp_path / "corpus"])
+
+
+def need_shared(*parts: str) -> Path:
+    """The path under ../shared, or skip the test with the reason."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the shared data folder sits beside the repository)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The bundled all-MiniLM-L6-v2, loaded once per test session."""
+    from insight_search.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
