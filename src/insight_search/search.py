@@ -7,6 +7,7 @@ A query's filters select the allowed chunks first; the dense and lexical lists a
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -149,11 +150,20 @@ class Searcher:
         depth = max(s.candidates, query.offset + query.k)
         dense = self.data.dense.search(vector[None, :], depth, allowed)[0]
         lexical, matching = self.data.lexical.search(text, depth, allowed)
-        weights = (s.dense_weight, s.lexical_weight)
+        lists = [dense, lexical]
+        weights = [s.dense_weight, s.lexical_weight]
+        years = query_years(text)
+        if years:
+            # A year named in the query ("Trust Fund 2021") favours passages of that year: they form a third
+            # ranked list, in the order the other two lists give them.
+            first = rrf(lists, weights, k=s.rrf_k)
+            in_year = [i for i, _ in top(first, len(first)) if self.chunks[i].year in years]
+            lists.append([(i, 1.0) for i in in_year])
+            weights.append(max(weights))
         if s.fusion == "convex":
-            fused = convex([dense, lexical], weights)
+            fused = convex(lists, weights)
         else:
-            fused = rrf([dense, lexical], weights, k=s.rrf_k)
+            fused = rrf(lists, weights, k=s.rrf_k)
         for i in matching:  # every lexical match is a candidate, even below the fused depth
             fused.setdefault(int(i), 0.0)
         parts = {"dense": dict(dense), "lexical": dict(lexical)}
@@ -196,6 +206,13 @@ class Searcher:
             agencies=dict(agencies.most_common()),
             themes=dict(themes.most_common()),
         )
+
+
+_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+
+
+def query_years(text: str) -> set[int]:
+    return {int(y) for y in _YEAR.findall(text)}
 
 
 def highlight(text: str, terms: set[str]) -> str:
