@@ -34,6 +34,7 @@ AgencyOpt = Annotated[str | None, typer.Option("--agency", help="Only this agenc
 ThemeOpt = Annotated[str | None, typer.Option("--theme", help="Only this theme (e.g. gender)")]
 SectionOpt = Annotated[str | None, typer.Option("--section", help="Only this section (e.g. progress_note, narrative)")]
 SourceOpt = Annotated[str | None, typer.Option("--source", help="Only this source kind or file path part")]
+CursorOpt = Annotated[str | None, typer.Option("--cursor", help="Continue from a previous page's next_cursor")]
 
 
 def _settings(index_dir: Path | None) -> Settings:
@@ -122,6 +123,12 @@ def index(
         raise typer.Exit(code=1)
 
 
+def _open(index_dir: Path | None):  # type: ignore[no-untyped-def]
+    from insight_search.search import open_searcher
+
+    return open_searcher(_settings(index_dir))
+
+
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for, in plain words")],
@@ -134,21 +141,18 @@ def search(
     theme: ThemeOpt = None,
     section: SectionOpt = None,
     source: SourceOpt = None,
+    cursor: CursorOpt = None,
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Semantic + keyword search over the index."""
-    from insight_search.schemas import SearchOut
-    from insight_search.search import open_searcher
+    from insight_search import service
 
-    settings = _settings(index_dir)
     try:
-        searcher = open_searcher(settings)
-        q = Query(query, k=k, filters=_filters(year, year_from, year_to, country, agency, theme, section, source))
-        result = searcher.search(q)
+        filters = _filters(year, year_from, year_to, country, agency, theme, section, source)
+        payload = service.search(_open(index_dir), query, k=k, filters=filters, cursor=cursor)
     except InsightSearchError as exc:
         raise _fail(exc) from None
-    payload = SearchOut.of(result)
     if as_json:
         _print_json(payload.model_dump())
         return
@@ -161,6 +165,158 @@ def search(
         out.print(f"   [dim]{loc} · {r.chunk_id} · score {r.score:.4f}[/]", highlight=False)
     years = ", ".join(f"{y}: {n}" for y, n in payload.facets.years.items())
     out.print(f"\n[dim]by year: {years}[/]", highlight=False)
+    if payload.next_cursor:
+        out.print(f"[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)
+
+
+def _print_sentences(sentences) -> None:  # type: ignore[no-untyped-def]
+    for n, s in enumerate(sentences, start=1):
+        where = ", ".join(str(x) for x in (s.year, s.country) if x)
+        out.print(f"{n}. {s.text}", highlight=False, markup=False)
+        out.print(f"   [dim]({where}) {s.source.path} · {s.doc_id} · {s.chunk_id} [{s.start}:{s.end}][/]",
+                  highlight=False)
+
+
+@app.command()
+def summarize(
+    query: Annotated[str, typer.Argument(help="What the summary is about")],
+    max_sentences: Annotated[int, typer.Option("--max-sentences", help="Sentences at most")] = 5,
+    max_words: Annotated[int | None, typer.Option("--max-words", help="Words at most")] = None,
+    year: YearOpt = None,
+    year_from: YearFromOpt = None,
+    year_to: YearToOpt = None,
+    country: CountryOpt = None,
+    agency: AgencyOpt = None,
+    theme: ThemeOpt = None,
+    section: SectionOpt = None,
+    source: SourceOpt = None,
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Extractive summary (verbatim, cited sentences) of what the matching passages say."""
+    from insight_search import service
+
+    try:
+        filters = _filters(year, year_from, year_to, country, agency, theme, section, source)
+        payload = service.summary(_open(index_dir), query, filters=filters, max_sentences=max_sentences,
+                                  max_words=max_words)
+    except InsightSearchError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        _print_json(payload.model_dump())
+        return
+    _print_sentences(payload.sentences)
+
+
+@app.command()
+def timeline(
+    query: Annotated[str, typer.Argument(help="What the timeline is about")],
+    fmt: Annotated[str, typer.Option("--format", help="text, json or markdown")] = "text",
+    sentences_per_year: Annotated[int, typer.Option("--sentences-per-year")] = 3,
+    year: YearOpt = None,
+    year_from: YearFromOpt = None,
+    year_to: YearToOpt = None,
+    country: CountryOpt = None,
+    agency: AgencyOpt = None,
+    theme: ThemeOpt = None,
+    section: SectionOpt = None,
+    source: SourceOpt = None,
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Year by year: matching passages, the stated status, and a short cited summary."""
+    from insight_search import service
+
+    if fmt not in ("text", "json", "markdown"):
+        raise _fail(InsightSearchError(f"--format must be text, json or markdown, got {fmt!r}"))
+    try:
+        filters = _filters(year, year_from, year_to, country, agency, theme, section, source)
+        searcher = _open(index_dir)
+        if fmt == "markdown":
+            sys.stdout.write(service.year_timeline_markdown(searcher, query, filters=filters,
+                                                            sentences_per_year=sentences_per_year))
+            return
+        payload = service.year_timeline(searcher, query, filters=filters, sentences_per_year=sentences_per_year)
+    except InsightSearchError as exc:
+        raise _fail(exc) from None
+    if as_json or fmt == "json":
+        _print_json(payload.model_dump())
+        return
+    for y in payload.years:
+        status = f" — status: {y.status}" if y.status else ""
+        out.print(f"\n[bold]{y.year}[/] ({y.count} passages){status}", highlight=False)
+        _print_sentences(y.sentences)
+
+
+@app.command()
+def mentions(
+    term: Annotated[str, typer.Argument(help="Name or phrase (accent- and case-insensitive)")],
+    cursor: CursorOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="Passages per page")] = 20,
+    year: YearOpt = None,
+    year_from: YearFromOpt = None,
+    year_to: YearToOpt = None,
+    country: CountryOpt = None,
+    agency: AgencyOpt = None,
+    theme: ThemeOpt = None,
+    section: SectionOpt = None,
+    source: SourceOpt = None,
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every passage that mentions TERM (complete, not top-k), counted by year, country and document."""
+    from insight_search import service
+
+    try:
+        filters = _filters(year, year_from, year_to, country, agency, theme, section, source)
+        payload = service.term_mentions(_open(index_dir), term, filters=filters, cursor=cursor, limit=limit)
+    except InsightSearchError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        _print_json(payload.model_dump())
+        return
+    years = ", ".join(f"{y.year}: {y.count}" for y in payload.years)
+    out.print(f"[bold]{payload.total}[/] passages mention [italic]{term}[/] ({years})", highlight=False)
+    for p in payload.passages:
+        s, e = p.spans[0] if p.spans else (0, 0)
+        lo = max(0, s - 80)
+        snippet = p.text[lo:s] + "«" + p.text[s:e] + "»" + p.text[e : e + 80]
+        out.print(f"- ({p.year}, {p.country}) {p.doc_id}: …{snippet}…", highlight=False, markup=False)
+    if payload.next_cursor:
+        out.print(f"[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)
+
+
+@app.command()
+def funding(
+    partner: Annotated[str | None, typer.Option("--partner", help="Partner name (part of it)")] = None,
+    year: YearOpt = None,
+    country: CountryOpt = None,
+    agency: AgencyOpt = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="contribution, required, available, expenditure")] = None,
+    cursor: CursorOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="Records per page")] = 100,
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Funding and resource records (amounts in USD) with totals per year and per partner."""
+    from insight_search import service
+
+    try:
+        payload = service.funding_facts(_open(index_dir), partner=partner, year=year, country=country,
+                                        agency=agency, kind=kind, cursor=cursor, limit=limit)
+    except InsightSearchError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        _print_json(payload.model_dump())
+        return
+    table = Table("partner / agency", "year", "kind", "total (USD)", "source")
+    for r in payload.records:
+        who = r.partner or ", ".join(r.agencies) or ""
+        table.add_row(who, str(r.year or ""), r.kind, f"{r.total:,.0f}" if r.total is not None else "",
+                      r.doc_id)
+    out.print(table)
+    for y, kinds in payload.totals.by_year.items():
+        out.print(f"{y}: " + ", ".join(f"{k} {v:,.0f}" for k, v in kinds.items()), highlight=False)
 
 
 @app.command()

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     candidates: int = 100  # depth of each ranked list before fusion
+    match_threshold: float = 0.35  # cosine from which a passage without a query word still "matches"
     flat_index_max: int = 200_000  # exact FAISS index up to this many chunks, HNSW above
 
     # Limits
@@ -41,4 +42,5 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str | None = None
+    cursor_secret: str | None = None  # signs pagination cursors; random per process when unset
     cors_origins: list[str] = Field(default_factory=list)

@@ -138,7 +138,7 @@ class SearchResult:
     total: int
     hits: tuple[Hit, ...]
     facets: Facets
-    next_cursor: str | None = None
+    next_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -183,3 +183,41 @@ class Query:
     k: int = 10
     filters: Filters = field(default_factory=Filters)
     offset: int = 0
+
+
+@dataclass(frozen=True)
+class Summary:
+    query: str
+    sentences: tuple[SummarySentence, ...]
+    passages_considered: int = 0
+
+
+@dataclass(frozen=True)
+class Timeline:
+    query: str
+    years: tuple[TimelineYear, ...]
+
+
+@dataclass(frozen=True)
+class Mention:
+    chunk: Chunk
+    spans: tuple[tuple[int, int], ...]  # character offsets of each match inside the chunk text
+
+
+@dataclass(frozen=True)
+class MentionsResult:
+    term: str
+    total: int
+    years: Mapping[str, int]
+    countries: Mapping[str, int]
+    documents: Mapping[str, int]
+    mentions: tuple[Mention, ...]
+    next_offset: int | None = None
+
+
+@dataclass(frozen=True)
+class FundingResult:
+    records: tuple[FundingRecord, ...]
+    totals_by_year: Mapping[str, Mapping[str, float]]  # year -> kind -> sum
+    totals_by_partner: Mapping[str, float]
+    totals_by_kind: Mapping[str, float]

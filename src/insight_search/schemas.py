@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from insight_search.models import Chunk, Facets, Hit, SearchResult, SourceRef
+from insight_search.models import (
+    Chunk,
+    Facets,
+    FundingRecord,
+    FundingResult,
+    Hit,
+    MentionsResult,
+    SearchResult,
+    SourceRef,
+    Summary,
+    SummarySentence,
+    Timeline,
+)
 
 
 class SourceOut(BaseModel):
@@ -100,5 +112,157 @@ class SearchOut(BaseModel):
             total=r.total,
             results=[HitOut.of_hit(h) for h in r.hits],
             facets=FacetsOut.of(r.facets),
+            next_cursor=next_cursor,
+        )
+
+
+class SentenceOut(BaseModel):
+    text: str
+    doc_id: str
+    chunk_id: str
+    year: int | None = None
+    country: str | None = None
+    title: str
+    source: SourceOut
+    start: int = Field(description="Character offset of the sentence in its passage")
+    end: int
+    score: float
+
+    @classmethod
+    def of(cls, s: SummarySentence) -> SentenceOut:
+        c = s.citation
+        return cls(
+            text=s.text, doc_id=c.doc_id, chunk_id=c.chunk_id, year=c.year, country=c.country, title=c.title,
+            source=SourceOut.of(c.source), start=s.start, end=s.end, score=s.score,
+        )
+
+
+class SummaryOut(BaseModel):
+    query: str
+    sentences: list[SentenceOut]
+    passages_considered: int = 0
+
+    @classmethod
+    def of(cls, s: Summary) -> SummaryOut:
+        return cls(query=s.query, sentences=[SentenceOut.of(x) for x in s.sentences],
+                   passages_considered=s.passages_considered)
+
+
+class TimelineYearOut(BaseModel):
+    year: int
+    count: int
+    status: str | None = None
+    sentences: list[SentenceOut]
+
+
+class TimelineOut(BaseModel):
+    query: str
+    years: list[TimelineYearOut]
+
+    @classmethod
+    def of(cls, t: Timeline) -> TimelineOut:
+        return cls(
+            query=t.query,
+            years=[
+                TimelineYearOut(year=y.year, count=y.count, status=y.status,
+                                sentences=[SentenceOut.of(s) for s in y.sentences])
+                for y in t.years
+            ],
+        )
+
+
+class CountOut(BaseModel):
+    value: str
+    count: int
+
+
+class YearCountOut(BaseModel):
+    year: str
+    count: int
+
+
+class MentionOut(BaseModel):
+    text: str
+    doc_id: str
+    chunk_id: str
+    title: str
+    year: int | None = None
+    country: str | None = None
+    section: str
+    source: SourceOut
+    spans: list[tuple[int, int]] = Field(description="Character offsets of each match in text")
+
+
+class MentionsOut(BaseModel):
+    term: str
+    total: int
+    years: list[YearCountOut]
+    countries: list[CountOut]
+    documents: list[CountOut]
+    passages: list[MentionOut]
+    next_cursor: str | None = None
+
+    @classmethod
+    def of(cls, m: MentionsResult, next_cursor: str | None) -> MentionsOut:
+        return cls(
+            term=m.term,
+            total=m.total,
+            years=[YearCountOut(year=y, count=n) for y, n in m.years.items()],
+            countries=[CountOut(value=c, count=n) for c, n in m.countries.items()],
+            documents=[CountOut(value=d, count=n) for d, n in m.documents.items()],
+            passages=[
+                MentionOut(
+                    text=x.chunk.text, doc_id=x.chunk.doc_id, chunk_id=x.chunk.chunk_id, title=x.chunk.title,
+                    year=x.chunk.year, country=x.chunk.country, section=x.chunk.section,
+                    source=SourceOut.of(x.chunk.source), spans=list(x.spans),
+                )
+                for x in m.mentions
+            ],
+            next_cursor=next_cursor,
+        )
+
+
+class FundingRecordOut(BaseModel):
+    partner: str | None = None
+    partner_type: str | None = None
+    year: int | None = None
+    total: float | None = None
+    development: float | None = None
+    humanitarian: float | None = None
+    kind: str
+    currency: str
+    country: str | None = None
+    agencies: list[str] = Field(default_factory=list)
+    doc_id: str
+    source: SourceOut
+
+    @classmethod
+    def of(cls, r: FundingRecord) -> FundingRecordOut:
+        return cls(
+            partner=r.partner, partner_type=r.partner_type, year=r.year, total=r.total, development=r.development,
+            humanitarian=r.humanitarian, kind=r.kind, currency=r.currency, country=r.country,
+            agencies=list(r.agencies), doc_id=r.doc_id, source=SourceOut.of(r.source),
+        )
+
+
+class FundingTotalsOut(BaseModel):
+    by_year: dict[str, dict[str, float]]
+    by_partner: dict[str, float]
+    by_kind: dict[str, float]
+
+
+class FundingOut(BaseModel):
+    records: list[FundingRecordOut]
+    totals: FundingTotalsOut
+    total_records: int
+    next_cursor: str | None = None
+
+    @classmethod
+    def of(cls, f: FundingResult, page: slice, next_cursor: str | None) -> FundingOut:
+        return cls(
+            records=[FundingRecordOut.of(r) for r in f.records[page]],
+            totals=FundingTotalsOut(by_year=dict(f.totals_by_year), by_partner=dict(f.totals_by_partner),
+                                    by_kind=dict(f.totals_by_kind)),
+            total_records=len(f.records),
             next_cursor=next_cursor,
         )

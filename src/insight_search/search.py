@@ -6,8 +6,11 @@ A query's filters select the allowed chunks first; the dense and lexical lists a
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +30,7 @@ from insight_search.text import fold, sentence_spans
 logger = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
+SENTENCE_CACHE_SIZE = 50_000
 
 
 @dataclass
@@ -64,7 +68,21 @@ class Searcher:
         self.chunks = data.chunks
         self._columns = _build_columns(data.chunks)
         self._paths = np.array([fold(c.source.path) for c in data.chunks], dtype=object)
+        self._folded: list[str] | None = None
+        self._by_id: dict[str, int] | None = None
+        # Cursors are signed with the configured secret, else a random one per process (they then end with it).
+        configured = self.settings.cursor_secret
+        self.cursor_secret = hashlib.sha256(configured.encode()).digest() if configured else secrets.token_bytes(32)
         self._embed_query = lru_cache(maxsize=1024)(self._embed_one)
+        self._sentence_cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def folded_texts(self) -> list[str]:
+        """Accent- and case-folded chunk texts (for mentions), built on first use."""
+        if self._folded is None:
+            self._folded = [fold(c.text) for c in self.chunks]
+        return self._folded
 
     # ------------------------------------------------------------------ validation and filters
 
@@ -166,8 +184,43 @@ class Searcher:
             fused = rrf(lists, weights, k=s.rrf_k)
         for i in matching:  # every lexical match is a candidate, even below the fused depth
             fused.setdefault(int(i), 0.0)
-        parts = {"dense": dict(dense), "lexical": dict(lexical)}
+        parts = {"dense": dict(dense), "lexical": dict(lexical), "matching": set(matching.tolist())}
         return top(fused, len(fused)), parts
+
+    def matching_chunks(self, query: Query) -> list[int]:
+        """Chunks that match ``query``, best first: they hold a query word, or are close in meaning
+        (cosine at least ``settings.match_threshold``). Summaries and timelines draw from these."""
+        ranked, parts = self.candidate_pool(query)
+        lexical, dense = parts["matching"], parts["dense"]
+        threshold = self.settings.match_threshold
+        return [i for i, _ in ranked if i in lexical or dense.get(i, -1.0) >= threshold]
+
+    def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
+        """Sentence vectors, remembered across requests (summaries reuse the same evidence often)."""
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        with self._lock:
+            known = {t: self._sentence_cache[t] for t in texts if t in self._sentence_cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = dict(zip(missing, self.embedder.embed_batch(missing), strict=True))
+            known.update(fresh)
+            with self._lock:
+                for t, v in fresh.items():
+                    if len(self._sentence_cache) >= SENTENCE_CACHE_SIZE:
+                        self._sentence_cache.pop(next(iter(self._sentence_cache)))
+                    self._sentence_cache[t] = v
+        return np.vstack([known[t] for t in texts])
+
+    def chunk_by_id(self, chunk_id: str) -> Chunk | None:
+        if self._by_id is None:
+            self._by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        i = self._by_id.get(chunk_id)
+        return None if i is None else self.chunks[i]
+
+    def chunks_of_documents(self, doc_ids: set[str]) -> list[Chunk]:
+        by_doc = self._columns.values["doc"]
+        return [self.chunks[i] for d in doc_ids for i in by_doc.get(fold(d), [])]
 
     def _search_one(self, query: Query, vector: np.ndarray) -> SearchResult:
         ranked, parts = self.candidate_pool(query, vector)
@@ -186,7 +239,7 @@ class Searcher:
         )
         facets = self.facets([i for i, _ in ranked])
         nxt = query.offset + query.k if query.offset + query.k < len(ranked) else None
-        return SearchResult(query=query.text, total=len(ranked), hits=hits, facets=facets, next_cursor=str(nxt) if nxt else None)
+        return SearchResult(query=query.text, total=len(ranked), hits=hits, facets=facets, next_offset=nxt)
 
     def facets(self, ids: Sequence[int] | None = None) -> Facets:
         """Counts by year, country, agency and theme over ``ids`` (all chunks when None)."""

@@ -1,0 +1,59 @@
+"""Funding and resources facts: outcome-page contributions and UN INFO yearly Required/Available/Expenditure,
+as typed records with filters and totals (per year and kind, per partner, per kind)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from insight_search.errors import BadInput
+from insight_search.models import FundingRecord, FundingResult
+from insight_search.text import fold
+
+KINDS = ("contribution", "required", "available", "expenditure")
+
+
+def _has(value: str | None, wanted: str | None) -> bool:
+    return wanted is None or (value is not None and fold(wanted.strip()) in fold(value))
+
+
+def funding(
+    records: Sequence[FundingRecord],
+    *,
+    partner: str | None = None,
+    year: int | None = None,
+    country: str | None = None,
+    agency: str | None = None,
+    kind: str | None = None,
+    doc_id: str | None = None,
+) -> FundingResult:
+    if kind is not None and kind not in KINDS:
+        raise BadInput(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if year is not None and not 1900 <= year <= 2100:
+        raise BadInput(f"year must be between 1900 and 2100, got {year}")
+    country_key = fold(country.strip()) if country else None
+    selected = [
+        r
+        for r in records
+        if _has(r.partner, partner)
+        and (year is None or r.year == year)
+        and (country_key is None or (r.country is not None and fold(r.country) == country_key))
+        and (agency is None or any(_has(a, agency) for a in r.agencies))
+        and (kind is None or r.kind == kind)
+        and (doc_id is None or r.doc_id == doc_id)
+    ]
+    by_year: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    by_partner: dict[str, float] = defaultdict(float)
+    by_kind: dict[str, float] = defaultdict(float)
+    for r in selected:
+        amount = r.total or 0.0
+        by_year[str(r.year) if r.year is not None else "unknown"][r.kind] += amount
+        by_kind[r.kind] += amount
+        if r.partner:
+            by_partner[r.partner] += amount
+    return FundingResult(
+        records=tuple(selected),
+        totals_by_year={y: dict(v) for y, v in sorted(by_year.items())},
+        totals_by_partner=dict(sorted(by_partner.items(), key=lambda kv: -kv[1])),
+        totals_by_kind=dict(by_kind),
+    )

@@ -1,0 +1,73 @@
+"""Mentions: complete recall for a name or phrase (not top-k), accent- and case-insensitive.
+
+Every chunk whose folded text holds the folded term at word boundaries is a mention ("Nuevo Leon" finds
+"Nuevo León"); the search filters apply. Results come in index order, counted by year, country and
+document, with offset pagination over all of them and the matched spans.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from insight_search.errors import BadInput
+from insight_search.models import Filters, Mention, MentionsResult
+from insight_search.search import UNKNOWN, Searcher
+from insight_search.text import fold, fold_with_offsets
+
+MAX_TERM_CHARS = 200
+MAX_LIMIT = 200
+
+
+def term_pattern(term: str) -> re.Pattern[str]:
+    folded = " ".join(fold(term).split())
+    if not folded:
+        raise BadInput("the term is empty")
+    if len(folded) > MAX_TERM_CHARS:
+        raise BadInput(f"the term is {len(folded)} characters long; the limit is {MAX_TERM_CHARS}")
+    body = r"\s+".join(re.escape(part) for part in folded.split(" "))
+    return re.compile(rf"(?<!\w){body}(?!\w)")
+
+
+def find_spans(text: str, pattern: re.Pattern[str]) -> tuple[tuple[int, int], ...]:
+    """Spans of ``pattern`` (which matches folded text) in the original ``text``."""
+    folded, origin = fold_with_offsets(text)
+    return tuple((origin[m.start()], origin[m.end() - 1] + 1) for m in pattern.finditer(folded))
+
+
+def mentions(
+    searcher: Searcher,
+    term: str,
+    *,
+    filters: Filters | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> MentionsResult:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    if offset < 0:
+        raise BadInput("offset must not be negative")
+    pattern = term_pattern(term)
+    allowed = searcher.allowed(filters or Filters())
+    ids = range(len(searcher.chunks)) if allowed is None else allowed.tolist()
+    folded_texts = searcher.folded_texts
+    hits = [i for i in ids if pattern.search(folded_texts[i])]
+    years: Counter[str] = Counter()
+    countries: Counter[str] = Counter()
+    documents: Counter[str] = Counter()
+    for i in hits:
+        c = searcher.chunks[i]
+        years[str(c.year) if c.year is not None else UNKNOWN] += 1
+        countries[c.country or UNKNOWN] += 1
+        documents[c.doc_id] += 1
+    page = hits[offset : offset + limit]
+    result = tuple(Mention(searcher.chunks[i], find_spans(searcher.chunks[i].text, pattern)) for i in page)
+    return MentionsResult(
+        term=term,
+        total=len(hits),
+        years=dict(sorted(years.items())),
+        countries=dict(countries.most_common()),
+        documents=dict(documents.most_common()),
+        mentions=result,
+        next_offset=offset + limit if offset + limit < len(hits) else None,
+    )

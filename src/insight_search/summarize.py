@@ -1,0 +1,192 @@
+"""Query-focused extractive summaries and year-by-year timelines over the passages that match a query.
+
+Sentences are whole and verbatim; each carries its citation and its character offsets in its passage.
+Selection (centrality + query relevance + redundancy removal) is ``sentence_ranking.select_sentences``
+over sentence embeddings; this module gathers the evidence and puts the chosen sentences in order
+(year, then document position).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from insight_search.errors import BadInput
+from insight_search.models import Chunk, Citation, Query, Summary, SummarySentence, Timeline, TimelineYear
+from insight_search.search import Searcher
+from insight_search.sentence_ranking import select_sentences
+from insight_search.text import sentence_spans, word_count
+
+MIN_SENTENCE_WORDS = 4
+MAX_SENTENCES = 50
+DEFAULT_EVIDENCE = 20  # best-ranked matching passages a summary draws from
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    chunk: Chunk
+    start: int  # offsets in the chunk text
+    end: int
+    rank: int  # rank of its chunk among the matches
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text[self.start : self.end]
+
+
+def citation(chunk: Chunk) -> Citation:
+    return Citation(
+        doc_id=chunk.doc_id,
+        chunk_id=chunk.chunk_id,
+        title=chunk.title,
+        source=chunk.source,
+        year=chunk.year,
+        country=chunk.country,
+    )
+
+
+def _candidates(chunks: Sequence[Chunk]) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    seen: set[str] = set()
+    for rank, chunk in enumerate(chunks):
+        for s, e in sentence_spans(chunk.text):
+            text = chunk.text[s:e]
+            key = " ".join(text.lower().split())
+            if word_count(text) < MIN_SENTENCE_WORDS or key in seen:
+                continue
+            seen.add(key)
+            out.append(_Candidate(chunk, s, e, rank))
+    return out
+
+
+def order_key(s: SummarySentence) -> tuple:
+    year = s.citation.year if s.citation.year is not None else 10_000
+    return (year, s.citation.doc_id, s.passage_index, s.start)
+
+
+def summarize_chunks(
+    searcher: Searcher,
+    query: str,
+    chunks: Sequence[Chunk],
+    *,
+    max_sentences: int = 5,
+    max_words: int | None = None,
+) -> tuple[SummarySentence, ...]:
+    """Choose up to ``max_sentences`` sentences (and ``max_words`` words) of ``chunks`` for ``query``."""
+    candidates = _candidates(chunks)
+    if not candidates:
+        return ()
+    texts = [c.text for c in candidates]
+    vectors = searcher.embed_sentences(texts)
+    query_vector = searcher.embed_queries([query])[0]
+    chosen = select_sentences(
+        texts,
+        max_sentences=max_sentences,
+        max_words=max_words,
+        query=query,
+        sentence_vectors=vectors,
+        query_vector=query_vector,
+        positions=[c.rank for c in candidates],
+        position_weight=0.1,
+    )
+    out = [
+        SummarySentence(
+            text=candidates[r.index].text,
+            citation=citation(candidates[r.index].chunk),
+            start=candidates[r.index].chunk.start + candidates[r.index].start,
+            end=candidates[r.index].chunk.start + candidates[r.index].end,
+            score=r.score,
+            passage_index=candidates[r.index].chunk.passage_index,
+        )
+        for r in chosen
+    ]
+    return tuple(sorted(out, key=order_key))
+
+
+def _check_budget(max_sentences: int, max_words: int | None) -> None:
+    if not 1 <= max_sentences <= MAX_SENTENCES:
+        raise BadInput(f"max_sentences must be between 1 and {MAX_SENTENCES}, got {max_sentences}")
+    if max_words is not None and max_words < 1:
+        raise BadInput(f"max_words must be positive, got {max_words}")
+
+
+def summarize(
+    searcher: Searcher,
+    query: Query,
+    *,
+    max_sentences: int = 5,
+    max_words: int | None = None,
+    evidence: int = DEFAULT_EVIDENCE,
+) -> Summary:
+    """Extractive summary of what the matching passages say about ``query`` (its filters apply)."""
+    _check_budget(max_sentences, max_words)
+    searcher.validate(query)
+    matches = searcher.matching_chunks(query)
+    top = [searcher.chunks[i] for i in matches[:evidence]]
+    sentences = summarize_chunks(searcher, query.text.strip(), top, max_sentences=max_sentences, max_words=max_words)
+    return Summary(query=query.text, sentences=sentences, passages_considered=len(top))
+
+
+def year_status(searcher: Searcher, chunks: Sequence[Chunk], year: int) -> str | None:
+    """The outcome status stated for ``year`` by the progress notes of the documents in ``chunks``."""
+    statuses = Counter(c.status for c in chunks if c.status)
+    if not statuses:
+        docs = {c.doc_id for c in chunks}
+        statuses = Counter(
+            c.status for c in searcher.chunks_of_documents(docs) if c.year == year and c.status is not None
+        )
+    return statuses.most_common(1)[0][0] if statuses else None
+
+
+def timeline(
+    searcher: Searcher,
+    query: Query,
+    *,
+    sentences_per_year: int = 3,
+    evidence_per_year: int = 10,
+) -> Timeline:
+    """Per year with evidence, ascending: matching passages, the stated status, a short cited summary."""
+    _check_budget(sentences_per_year, None)
+    searcher.validate(query)
+    by_year: dict[int, list[Chunk]] = defaultdict(list)
+    for i in searcher.matching_chunks(query):
+        chunk = searcher.chunks[i]
+        if chunk.year is not None:
+            by_year[chunk.year].append(chunk)
+    years = []
+    text = query.text.strip()
+    for year in sorted(by_year):
+        chunks = by_year[year]
+        sentences = summarize_chunks(searcher, text, chunks[:evidence_per_year], max_sentences=sentences_per_year)
+        years.append(TimelineYear(year=year, count=len(chunks), status=year_status(searcher, chunks, year),
+                                  sentences=sentences))
+    return Timeline(query=query.text, years=tuple(years))
+
+
+def timeline_markdown(result: Timeline) -> str:
+    """A year-over-year snippet ready to paste in a report: a paragraph per year, numbered citations, sources."""
+    sources: dict[str, int] = {}
+    lines = [f"**{result.query}: year by year**", ""]
+    for y in result.years:
+        parts = []
+        for s in y.sentences:
+            key = s.citation.chunk_id
+            n = sources.setdefault(key, len(sources) + 1)
+            parts.append(f"{s.text} [{n}]")
+        status = f" *Status: {y.status}.*" if y.status else ""
+        lines.append(f"**{y.year}** ({y.count} passage{'s' if y.count != 1 else ''}).{status} " + " ".join(parts))
+        lines.append("")
+    if sources:
+        lines.append("Sources:")
+        cited: dict[str, SummarySentence] = {}
+        for y in result.years:
+            for s in y.sentences:
+                cited.setdefault(s.citation.chunk_id, s)
+        for chunk_id, n in sources.items():
+            c = cited[chunk_id].citation
+            where = ", ".join(str(x) for x in (c.country, c.year) if x)
+            row = f", row {c.source.row}" if c.source.row else ""
+            lines.append(f"{n}. {c.title} ({where}). {c.source.path}{row}; doc {c.doc_id}, chunk {chunk_id}.")
+    return "\n".join(lines).rstrip() + "\n"
+
