@@ -9,7 +9,9 @@ from .conftest import SEED
 
 
 def _doc(*passages: Passage) -> Document:
-    return Document(doc_id="d1", title="T", source=SourceRef("x.txt", "text"), passages=passages, country="Chile")
+    return Document(
+        doc_id="d1", title="T", source=SourceRef("x.txt", "text"), passages=passages, country="Chile"
+    )
 
 
 def test_chunks_never_cross_passages_and_keep_offsets():

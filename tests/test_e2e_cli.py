@@ -40,8 +40,20 @@ def test_search_json_has_every_field(built):
     out = _search(index_dir, "care system legislation", "--k", "5")
     assert out["query"] == "care system legislation" and len(out["results"]) == 5
     first = out["results"][0]
-    for field in ("rank", "score", "chunk_id", "doc_id", "title", "text", "highlight", "year", "country",
-                  "agencies", "section", "source"):
+    for field in (
+        "rank",
+        "score",
+        "chunk_id",
+        "doc_id",
+        "title",
+        "text",
+        "highlight",
+        "year",
+        "country",
+        "agencies",
+        "section",
+        "source",
+    ):
         assert field in first
     assert first["source"]["path"].endswith(SEED.name) and first["country"] == "Mexico"
     assert set(out["facets"]) >= {"years", "countries", "agencies"}

@@ -23,14 +23,34 @@ def _jsonl(path: Path, rows: list[dict]) -> None:
 
 
 ROWS = [
-    {"id": "a1", "text": "Care system legislation was drafted with the Senate.", "year": 2021, "country": "Mexico",
-     "agency": "UN Women"},
-    {"id": "a2", "text": "Monterrey approved its municipal care system regulations.", "year": 2023,
-     "country": "Mexico", "agency": "UN Women"},
-    {"id": "a3", "text": "Police officers were trained on violence against women.", "year": 2022,
-     "country": "Chile", "agency": "UNDP"},
-    {"id": "a4", "text": "A national care policy was adopted by the government.", "year": 2022, "country": "Chile",
-     "agency": "UN Women"},
+    {
+        "id": "a1",
+        "text": "Care system legislation was drafted with the Senate.",
+        "year": 2021,
+        "country": "Mexico",
+        "agency": "UN Women",
+    },
+    {
+        "id": "a2",
+        "text": "Monterrey approved its municipal care system regulations.",
+        "year": 2023,
+        "country": "Mexico",
+        "agency": "UN Women",
+    },
+    {
+        "id": "a3",
+        "text": "Police officers were trained on violence against women.",
+        "year": 2022,
+        "country": "Chile",
+        "agency": "UNDP",
+    },
+    {
+        "id": "a4",
+        "text": "A national care policy was adopted by the government.",
+        "year": 2022,
+        "country": "Chile",
+        "agency": "UN Women",
+    },
 ]
 
 
@@ -78,8 +98,14 @@ def test_monterrey_ranks_the_2023_and_2024_notes_first(corpus, settings, fake_em
 def test_bad_queries_are_refused(corpus, settings, fake_embedder):
     build_index([corpus], settings, fake_embedder)
     s = _searcher(settings, fake_embedder)
-    for bad in (Query("   "), Query("x" * 5000), Query("care", k=0), Query("care", k=1000),
-                Query("care", filters=Filters(year=99999)), Query("care", filters=Filters(year_from=2024, year_to=2020))):
+    for bad in (
+        Query("   "),
+        Query("x" * 5000),
+        Query("care", k=0),
+        Query("care", k=1000),
+        Query("care", filters=Filters(year=99999)),
+        Query("care", filters=Filters(year_from=2024, year_to=2020)),
+    ):
         with pytest.raises(BadInput):
             s.search(bad)
 

@@ -4,15 +4,15 @@ sentence choices, since they depend on meaning)."""
 from __future__ import annotations
 
 import shutil
+
 import pytest
 
 from insight_search import service
 from insight_search.errors import BadInput
 from insight_search.indexer import build_index
-from insight_search.models import Filters
+from insight_search.models import Filters, Query
 from insight_search.search import open_searcher
 from insight_search.sources.unwomen_page import read_unwomen_page
-from insight_search.models import Query
 from insight_search.summarize import timeline, timeline_markdown
 
 from .conftest import SEED
@@ -107,7 +107,10 @@ def test_funding_records_exact_with_totals(searcher):
     mptf = service.funding_facts(searcher, partner="Multi-Partner Trust Fund", year=2021)
     assert [(r.total, r.kind, r.currency) for r in mptf.records] == [(267469.0, "contribution", "USD")]
     assert mptf.records[0].source.path.endswith(SEED.name)
-    assert out.totals.by_partner["United Nations Multi-Partner Trust Fund Office"] == 203202 * 2 + 267469 + 149177
+    assert (
+        out.totals.by_partner["United Nations Multi-Partner Trust Fund Office"]
+        == 203202 * 2 + 267469 + 149177
+    )
     assert out.totals.by_year["2021"]["contribution"] == 267469 + 22090
     with pytest.raises(BadInput):
         service.funding_facts(searcher, kind="gift")
@@ -139,4 +142,3 @@ def test_every_summary_year_matches_the_note_it_came_from(searcher, page):
             owner = [p for p in page.passages if p.text[s.start : s.end] == s.text]
             assert owner and owner[0].year == s.year
     assert len(notes) == 4
-

@@ -21,7 +21,12 @@ def seed_doc():
 def test_progress_notes_carry_their_years_and_status(seed_doc):
     notes = [p for p in seed_doc.passages if p.section == SECTION_PROGRESS_NOTE]
     assert [p.year for p in notes] == [2021, 2022, 2023, 2024]
-    assert [p.status for p in notes] == [None, "achieved substantial progress", "not achieved", "not achieved"]
+    assert [p.status for p in notes] == [
+        None,
+        "achieved substantial progress",
+        "not achieved",
+        "not achieved",
+    ]
     assert notes[0].text.startswith("The Generation Equality Forum 2021")
     assert "Monterrey" in notes[2].text and "Monterrey" in notes[3].text
 
@@ -38,7 +43,9 @@ def test_funding_table_gives_eight_exact_records(seed_doc):
     assert [records[(unw, y)].total for y in (2023, 2022, 2021, 2020)] == [14958, 14958, 22090, 0]
     passages = [p for p in seed_doc.passages if p.section == SECTION_FUNDING]
     assert len(passages) == 8
-    assert any("$267,469" in p.text and "2021" in p.text and "Multi-Partner Trust Fund" in p.text for p in passages)
+    assert any(
+        "$267,469" in p.text and "2021" in p.text and "Multi-Partner Trust Fund" in p.text for p in passages
+    )
 
 
 def test_no_placeholder_and_boilerplate_at_most_once(seed_doc):
@@ -47,7 +54,9 @@ def test_no_placeholder_and_boilerplate_at_most_once(seed_doc):
     definition = "indicators are identified as those in the results framework that are not repeated verbatim"
     assert sum(t.count(definition) for t in texts) == 1
     indicators = [p for p in seed_doc.passages if p.section == SECTION_INDICATORS]
-    assert all(not p.text.startswith(("CommonComplementary", "ComplementaryComplementary")) for p in indicators)
+    assert all(
+        not p.text.startswith(("CommonComplementary", "ComplementaryComplementary")) for p in indicators
+    )
     # The outcome statement introduces every note on the page but is indexed once.
     outcome = seed_doc.metadata["outcome"]
     assert sum(fold(t) == fold(outcome) for t in texts) == 1
@@ -58,7 +67,9 @@ def test_country_from_text_and_sidecar(tmp_path: Path):
     assert doc.country == "Mexico"
     copy = tmp_path / "page.txt"
     copy.write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "page.txt.meta.json").write_text(json.dumps({"country": "Mexico", "office": "MCO", "region": "LAC"}))
+    (tmp_path / "page.txt.meta.json").write_text(
+        json.dumps({"country": "Mexico", "office": "MCO", "region": "LAC"})
+    )
     doc2 = next(read_unwomen_page(copy))
     assert doc2.metadata["office"] == "MCO" and doc2.metadata["region"] == "LAC"
 

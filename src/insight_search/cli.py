@@ -15,15 +15,19 @@ from rich.table import Table
 
 from insight_search.config import Settings
 from insight_search.errors import InsightSearchError
-from insight_search.models import Filters, Query
+from insight_search.models import Filters
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Search and summarise UN results reporting.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Search and summarise UN results reporting."
+)
 console = Console(stderr=True)
 out = Console(soft_wrap=True)
 
 IndexDir = Annotated[
     Path | None,
-    typer.Option("--index-dir", help="Index folder (default: index/, or INSIGHT_SEARCH_INDEX_DIR)", show_default=False),
+    typer.Option(
+        "--index-dir", help="Index folder (default: index/, or INSIGHT_SEARCH_INDEX_DIR)", show_default=False
+    ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
 YearOpt = Annotated[int | None, typer.Option("--year", help="Only this year")]
@@ -32,9 +36,13 @@ YearToOpt = Annotated[int | None, typer.Option("--year-to", help="Up to this yea
 CountryOpt = Annotated[str | None, typer.Option("--country", help="Only this country")]
 AgencyOpt = Annotated[str | None, typer.Option("--agency", help="Only this agency (abbreviation or name)")]
 ThemeOpt = Annotated[str | None, typer.Option("--theme", help="Only this theme (e.g. gender)")]
-SectionOpt = Annotated[str | None, typer.Option("--section", help="Only this section (e.g. progress_note, narrative)")]
+SectionOpt = Annotated[
+    str | None, typer.Option("--section", help="Only this section (e.g. progress_note, narrative)")
+]
 SourceOpt = Annotated[str | None, typer.Option("--source", help="Only this source kind or file path part")]
-CursorOpt = Annotated[str | None, typer.Option("--cursor", help="Continue from a previous page's next_cursor")]
+CursorOpt = Annotated[
+    str | None, typer.Option("--cursor", help="Continue from a previous page's next_cursor")
+]
 
 
 def _settings(index_dir: Path | None) -> Settings:
@@ -55,8 +63,14 @@ def _print_json(obj: Any) -> None:
 
 def _filters(year, year_from, year_to, country, agency, theme=None, section=None, source=None) -> Filters:  # type: ignore[no-untyped-def]
     return Filters(
-        year=year, year_from=year_from, year_to=year_to, country=country, agency=agency,
-        theme=theme, section=section, source=source,
+        year=year,
+        year_from=year_from,
+        year_to=year_to,
+        country=country,
+        agency=agency,
+        theme=theme,
+        section=section,
+        source=source,
     )
 
 
@@ -112,7 +126,8 @@ def index(
     else:
         out.print(
             f"Indexed {report.documents} documents, {report.passages} passages, {report.chunks} chunks from "
-            f"{report.files} files into {settings.index_dir} ({report.embedded} embedded, {report.cached} reused "
+            f"{report.files} files into {settings.index_dir} ({report.embedded} embedded, "
+            f"{report.cached} reused "
             f"from cache) in {report.seconds:.1f} s."
         )
         for p in report.problems:
@@ -173,8 +188,10 @@ def _print_sentences(sentences) -> None:  # type: ignore[no-untyped-def]
     for n, s in enumerate(sentences, start=1):
         where = ", ".join(str(x) for x in (s.year, s.country) if x)
         out.print(f"{n}. {s.text}", highlight=False, markup=False)
-        out.print(f"   [dim]({where}) {s.source.path} · {s.doc_id} · {s.chunk_id} [{s.start}:{s.end}][/]",
-                  highlight=False)
+        out.print(
+            f"   [dim]({where}) {s.source.path} · {s.doc_id} · {s.chunk_id} [{s.start}:{s.end}][/]",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -198,8 +215,9 @@ def summarize(
 
     try:
         filters = _filters(year, year_from, year_to, country, agency, theme, section, source)
-        payload = service.summary(_open(index_dir), query, filters=filters, max_sentences=max_sentences,
-                                  max_words=max_words)
+        payload = service.summary(
+            _open(index_dir), query, filters=filters, max_sentences=max_sentences, max_words=max_words
+        )
     except InsightSearchError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -233,10 +251,15 @@ def timeline(
         filters = _filters(year, year_from, year_to, country, agency, theme, section, source)
         searcher = _open(index_dir)
         if fmt == "markdown":
-            sys.stdout.write(service.year_timeline_markdown(searcher, query, filters=filters,
-                                                            sentences_per_year=sentences_per_year))
+            sys.stdout.write(
+                service.year_timeline_markdown(
+                    searcher, query, filters=filters, sentences_per_year=sentences_per_year
+                )
+            )
             return
-        payload = service.year_timeline(searcher, query, filters=filters, sentences_per_year=sentences_per_year)
+        payload = service.year_timeline(
+            searcher, query, filters=filters, sentences_per_year=sentences_per_year
+        )
     except InsightSearchError as exc:
         raise _fail(exc) from None
     if as_json or fmt == "json":
@@ -292,7 +315,9 @@ def funding(
     year: YearOpt = None,
     country: CountryOpt = None,
     agency: AgencyOpt = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="contribution, required, available, expenditure")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="contribution, required, available, expenditure")
+    ] = None,
     cursor: CursorOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="Records per page")] = 100,
     index_dir: IndexDir = None,
@@ -302,8 +327,16 @@ def funding(
     from insight_search import service
 
     try:
-        payload = service.funding_facts(_open(index_dir), partner=partner, year=year, country=country,
-                                        agency=agency, kind=kind, cursor=cursor, limit=limit)
+        payload = service.funding_facts(
+            _open(index_dir),
+            partner=partner,
+            year=year,
+            country=country,
+            agency=agency,
+            kind=kind,
+            cursor=cursor,
+            limit=limit,
+        )
     except InsightSearchError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -312,8 +345,9 @@ def funding(
     table = Table("partner / agency", "year", "kind", "total (USD)", "source")
     for r in payload.records:
         who = r.partner or ", ".join(r.agencies) or ""
-        table.add_row(who, str(r.year or ""), r.kind, f"{r.total:,.0f}" if r.total is not None else "",
-                      r.doc_id)
+        table.add_row(
+            who, str(r.year or ""), r.kind, f"{r.total:,.0f}" if r.total is not None else "", r.doc_id
+        )
     out.print(table)
     for y, kinds in payload.totals.by_year.items():
         out.print(f"{y}: " + ", ".join(f"{k} {v:,.0f}" for k, v in kinds.items()), highlight=False)
@@ -330,13 +364,17 @@ def info(index_dir: IndexDir = None, as_json: JsonFlag = False) -> None:
     except InsightSearchError as exc:
         raise _fail(exc) from None
     if manifest is None:
-        raise _fail(InsightSearchError(f"no index in {settings.index_dir}: run `insight-search index PATH...`"))
+        raise _fail(
+            InsightSearchError(f"no index in {settings.index_dir}: run `insight-search index PATH...`")
+        )
     if as_json:
         _print_json(manifest)
         return
     table = Table(show_header=False)
     for key, value in manifest.items():
-        table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value))
+        table.add_row(
+            key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+        )
     out.print(table)
 
 
@@ -345,7 +383,9 @@ def serve(
     index_dir: IndexDir = None,
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
-    corpus: Annotated[list[Path] | None, typer.Option("--corpus", help="Corpus paths (default: corpus/)")] = None,
+    corpus: Annotated[
+        list[Path] | None, typer.Option("--corpus", help="Corpus paths (default: corpus/)")
+    ] = None,
 ) -> None:
     """Serve the API and the search page; builds the index first if it is missing or older than the corpus."""
     import uvicorn
@@ -366,9 +406,14 @@ def serve(
     try:
         embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size)
         if not index_is_current(settings.index_dir, settings.corpus_paths, embedder.model_id):
-            console.print(f"Building the index in {settings.index_dir} from {', '.join(map(str, settings.corpus_paths))}")
+            console.print(
+                f"Building the index in {settings.index_dir} "
+                f"from {', '.join(map(str, settings.corpus_paths))}"
+            )
             report = run_index(settings.corpus_paths, settings)
-            console.print(f"Indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s")
+            console.print(
+                f"Indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s"
+            )
             for p in report.problems:
                 console.print(f"skipped {p.path}: {p.reason}", highlight=False, markup=False)
         application = create_app(settings, embedder=embedder)

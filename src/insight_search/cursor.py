@@ -37,5 +37,7 @@ def decode_cursor(secret: bytes, key: str, cursor: str) -> int:
         if data["k"] != key or offset < 0:
             raise ValueError("cursor of another request")
     except (ValueError, KeyError, TypeError) as exc:
-        raise BadInput("invalid cursor: it was altered, or belongs to another query or index version") from exc
+        raise BadInput(
+            "invalid cursor: it was altered, or belongs to another query or index version"
+        ) from exc
     return offset

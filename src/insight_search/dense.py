@@ -8,8 +8,9 @@ FAISS with an id selector, so filters apply before ranking and never shrink the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import faiss
+import faiss  # its bundled stubs lack several real attributes, hence the ignores below
 import numpy as np
 
 from insight_search.fusion import Ranked
@@ -24,7 +25,7 @@ class DenseIndex:
     def __init__(self, index: faiss.Index) -> None:
         self.index = index
         self.kind = "flat" if isinstance(index, faiss.IndexFlat) else "hnsw"
-        storage = index if self.kind == "flat" else faiss.downcast_index(index.storage)
+        storage: Any = index if self.kind == "flat" else faiss.downcast_index(index.storage)  # type: ignore[attr-defined]
         n, d = index.ntotal, index.d
         # A numpy view of FAISS's own copy of the vectors (no second copy in memory).
         self.vectors = (
@@ -69,8 +70,8 @@ class DenseIndex:
 
     def _params(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
         if self.kind == "hnsw":
-            return faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH)
-        return faiss.SearchParameters(sel=selector)
+            return faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH)  # type: ignore[attr-defined]
+        return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
 
     def _exact_subset(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> list[Ranked]:
         allowed = np.asarray(allowed, dtype=np.int64)

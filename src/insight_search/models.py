@@ -40,7 +40,9 @@ class SourceRef:
 
 @dataclass(frozen=True)
 class Passage:
-    """A coherent piece of a document (outcome statement, one year's progress note...). Chunks never cross it."""
+    """A coherent piece of a document (outcome statement, one year's progress note...).
+
+    Chunks never cross a passage."""
 
     text: str
     section: str

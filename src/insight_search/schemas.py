@@ -38,7 +38,9 @@ class FacetsOut(BaseModel):
 
     @classmethod
     def of(cls, f: Facets) -> FacetsOut:
-        return cls(years=dict(f.years), countries=dict(f.countries), agencies=dict(f.agencies), themes=dict(f.themes))
+        return cls(
+            years=dict(f.years), countries=dict(f.countries), agencies=dict(f.agencies), themes=dict(f.themes)
+        )
 
 
 class ChunkOut(BaseModel):
@@ -100,7 +102,9 @@ class HitOut(ChunkOut):
 
 class SearchOut(BaseModel):
     query: str
-    total: int = Field(description="Candidate passages: every passage holding a query word, plus the nearest by meaning")
+    total: int = Field(
+        description="Candidate passages: every passage holding a query word, plus the nearest by meaning"
+    )
     results: list[HitOut]
     facets: FacetsOut
     next_cursor: str | None = None
@@ -132,8 +136,16 @@ class SentenceOut(BaseModel):
     def of(cls, s: SummarySentence) -> SentenceOut:
         c = s.citation
         return cls(
-            text=s.text, doc_id=c.doc_id, chunk_id=c.chunk_id, year=c.year, country=c.country, title=c.title,
-            source=SourceOut.of(c.source), start=s.start, end=s.end, score=s.score,
+            text=s.text,
+            doc_id=c.doc_id,
+            chunk_id=c.chunk_id,
+            year=c.year,
+            country=c.country,
+            title=c.title,
+            source=SourceOut.of(c.source),
+            start=s.start,
+            end=s.end,
+            score=s.score,
         )
 
 
@@ -144,8 +156,11 @@ class SummaryOut(BaseModel):
 
     @classmethod
     def of(cls, s: Summary) -> SummaryOut:
-        return cls(query=s.query, sentences=[SentenceOut.of(x) for x in s.sentences],
-                   passages_considered=s.passages_considered)
+        return cls(
+            query=s.query,
+            sentences=[SentenceOut.of(x) for x in s.sentences],
+            passages_considered=s.passages_considered,
+        )
 
 
 class TimelineYearOut(BaseModel):
@@ -164,8 +179,12 @@ class TimelineOut(BaseModel):
         return cls(
             query=t.query,
             years=[
-                TimelineYearOut(year=y.year, count=y.count, status=y.status,
-                                sentences=[SentenceOut.of(s) for s in y.sentences])
+                TimelineYearOut(
+                    year=y.year,
+                    count=y.count,
+                    status=y.status,
+                    sentences=[SentenceOut.of(s) for s in y.sentences],
+                )
                 for y in t.years
             ],
         )
@@ -212,9 +231,15 @@ class MentionsOut(BaseModel):
             documents=[CountOut(value=d, count=n) for d, n in m.documents.items()],
             passages=[
                 MentionOut(
-                    text=x.chunk.text, doc_id=x.chunk.doc_id, chunk_id=x.chunk.chunk_id, title=x.chunk.title,
-                    year=x.chunk.year, country=x.chunk.country, section=x.chunk.section,
-                    source=SourceOut.of(x.chunk.source), spans=list(x.spans),
+                    text=x.chunk.text,
+                    doc_id=x.chunk.doc_id,
+                    chunk_id=x.chunk.chunk_id,
+                    title=x.chunk.title,
+                    year=x.chunk.year,
+                    country=x.chunk.country,
+                    section=x.chunk.section,
+                    source=SourceOut.of(x.chunk.source),
+                    spans=list(x.spans),
                 )
                 for x in m.mentions
             ],
@@ -239,9 +264,18 @@ class FundingRecordOut(BaseModel):
     @classmethod
     def of(cls, r: FundingRecord) -> FundingRecordOut:
         return cls(
-            partner=r.partner, partner_type=r.partner_type, year=r.year, total=r.total, development=r.development,
-            humanitarian=r.humanitarian, kind=r.kind, currency=r.currency, country=r.country,
-            agencies=list(r.agencies), doc_id=r.doc_id, source=SourceOut.of(r.source),
+            partner=r.partner,
+            partner_type=r.partner_type,
+            year=r.year,
+            total=r.total,
+            development=r.development,
+            humanitarian=r.humanitarian,
+            kind=r.kind,
+            currency=r.currency,
+            country=r.country,
+            agencies=list(r.agencies),
+            doc_id=r.doc_id,
+            source=SourceOut.of(r.source),
         )
 
 
@@ -261,8 +295,11 @@ class FundingOut(BaseModel):
     def of(cls, f: FundingResult, page: slice, next_cursor: str | None) -> FundingOut:
         return cls(
             records=[FundingRecordOut.of(r) for r in f.records[page]],
-            totals=FundingTotalsOut(by_year=dict(f.totals_by_year), by_partner=dict(f.totals_by_partner),
-                                    by_kind=dict(f.totals_by_kind)),
+            totals=FundingTotalsOut(
+                by_year={y: dict(v) for y, v in f.totals_by_year.items()},
+                by_partner=dict(f.totals_by_partner),
+                by_kind=dict(f.totals_by_kind),
+            ),
             total_records=len(f.records),
             next_cursor=next_cursor,
         )

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import re
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -43,7 +43,9 @@ class _Columns:
 
 def _build_columns(chunks: Sequence[Chunk]) -> _Columns:
     years = np.array([c.year if c.year is not None else -1 for c in chunks], dtype=np.int32)
-    buckets: dict[str, dict[str, list[int]]] = {f: {} for f in ("country", "agency", "theme", "section", "kind", "doc")}
+    buckets: dict[str, dict[str, list[int]]] = {
+        f: {} for f in ("country", "agency", "theme", "section", "kind", "doc")
+    }
     for i, c in enumerate(chunks):
         themes = c.metadata.get("themes") or ([c.theme] if c.theme else [])
         for name, vals in (
@@ -70,9 +72,12 @@ class Searcher:
         self._paths = np.array([fold(c.source.path) for c in data.chunks], dtype=object)
         self._folded: list[str] | None = None
         self._by_id: dict[str, int] | None = None
-        # Cursors are signed with the configured secret, else a random one per process (they then end with it).
+        # Cursors are signed with the configured secret, else a random one per process
+        # (they then end with it).
         configured = self.settings.cursor_secret
-        self.cursor_secret = hashlib.sha256(configured.encode()).digest() if configured else secrets.token_bytes(32)
+        self.cursor_secret = (
+            hashlib.sha256(configured.encode()).digest() if configured else secrets.token_bytes(32)
+        )
         self._embed_query = lru_cache(maxsize=1024)(self._embed_one)
         self._sentence_cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
@@ -91,7 +96,9 @@ class Searcher:
         if not text:
             raise BadInput("the query is empty")
         if len(text) > self.settings.max_query_chars:
-            raise BadInput(f"the query is {len(text)} characters long; the limit is {self.settings.max_query_chars}")
+            raise BadInput(
+                f"the query is {len(text)} characters long; the limit is {self.settings.max_query_chars}"
+            )
         if not 1 <= query.k <= self.settings.max_k:
             raise BadInput(f"k must be between 1 and {self.settings.max_k}, got {query.k}")
         if query.offset < 0:
@@ -147,7 +154,11 @@ class Searcher:
         return self.embedder.embed_batch([text])[0]
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return np.vstack([self._embed_query(t) for t in texts]) if texts else np.zeros((0, self.embedder.dimension))
+        return (
+            np.vstack([self._embed_query(t) for t in texts])
+            if texts
+            else np.zeros((0, self.embedder.dimension))
+        )
 
     def search(self, query: Query) -> SearchResult:
         return self.search_many([query])[0]
@@ -158,7 +169,9 @@ class Searcher:
         vectors = self.embed_queries([q.text.strip() for q in queries])
         return [self._search_one(q, v) for q, v in zip(queries, vectors, strict=True)]
 
-    def candidate_pool(self, query: Query, vector: np.ndarray | None = None) -> tuple[list[tuple[int, float]], dict]:
+    def candidate_pool(
+        self, query: Query, vector: np.ndarray | None = None
+    ) -> tuple[list[tuple[int, float]], dict]:
         """Fused (chunk id, score) list, best first, over every candidate; plus per-id component scores."""
         s = self.settings
         text = query.text.strip()

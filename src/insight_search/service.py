@@ -34,8 +34,9 @@ def _next(searcher: Searcher, key: str, offset: int | None) -> str | None:
     return None if offset is None else encode_cursor(searcher.cursor_secret, key, offset)
 
 
-def search(searcher: Searcher, q: str, *, k: int = 10, filters: Filters | None = None,
-           cursor: str | None = None) -> SearchOut:
+def search(
+    searcher: Searcher, q: str, *, k: int = 10, filters: Filters | None = None, cursor: str | None = None
+) -> SearchOut:
     filters = filters or Filters()
     key = request_key("search", q, k, filters)
     query = Query(q, k=k, filters=filters, offset=_offset(searcher, key, cursor))
@@ -43,41 +44,73 @@ def search(searcher: Searcher, q: str, *, k: int = 10, filters: Filters | None =
     return SearchOut.of(result, next_cursor=_next(searcher, key, result.next_offset))
 
 
-def summary(searcher: Searcher, q: str, *, filters: Filters | None = None, max_sentences: int = 5,
-            max_words: int | None = None) -> SummaryOut:
+def summary(
+    searcher: Searcher,
+    q: str,
+    *,
+    filters: Filters | None = None,
+    max_sentences: int = 5,
+    max_words: int | None = None,
+) -> SummaryOut:
     query = Query(q, filters=filters or Filters())
     return SummaryOut.of(summarize(searcher, query, max_sentences=max_sentences, max_words=max_words))
 
 
-def year_timeline(searcher: Searcher, q: str, *, filters: Filters | None = None,
-                  sentences_per_year: int = 3) -> TimelineOut:
-    return TimelineOut.of(timeline(searcher, Query(q, filters=filters or Filters()),
-                                   sentences_per_year=sentences_per_year))
+def year_timeline(
+    searcher: Searcher, q: str, *, filters: Filters | None = None, sentences_per_year: int = 3
+) -> TimelineOut:
+    return TimelineOut.of(
+        timeline(searcher, Query(q, filters=filters or Filters()), sentences_per_year=sentences_per_year)
+    )
 
 
-def year_timeline_markdown(searcher: Searcher, q: str, *, filters: Filters | None = None,
-                           sentences_per_year: int = 3) -> str:
-    return timeline_markdown(timeline(searcher, Query(q, filters=filters or Filters()),
-                                      sentences_per_year=sentences_per_year))
+def year_timeline_markdown(
+    searcher: Searcher, q: str, *, filters: Filters | None = None, sentences_per_year: int = 3
+) -> str:
+    return timeline_markdown(
+        timeline(searcher, Query(q, filters=filters or Filters()), sentences_per_year=sentences_per_year)
+    )
 
 
-def term_mentions(searcher: Searcher, term: str, *, filters: Filters | None = None, cursor: str | None = None,
-                  limit: int = 20) -> MentionsOut:
+def term_mentions(
+    searcher: Searcher,
+    term: str,
+    *,
+    filters: Filters | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> MentionsOut:
     filters = filters or Filters()
     key = request_key("mentions", term, filters, limit)
     result = mentions(searcher, term, filters=filters, offset=_offset(searcher, key, cursor), limit=limit)
     return MentionsOut.of(result, next_cursor=_next(searcher, key, result.next_offset))
 
 
-def funding_facts(searcher: Searcher, *, partner: str | None = None, year: int | None = None,
-                  country: str | None = None, agency: str | None = None, kind: str | None = None,
-                  doc_id: str | None = None, cursor: str | None = None, limit: int = 100) -> FundingOut:
+def funding_facts(
+    searcher: Searcher,
+    *,
+    partner: str | None = None,
+    year: int | None = None,
+    country: str | None = None,
+    agency: str | None = None,
+    kind: str | None = None,
+    doc_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> FundingOut:
     if not 1 <= limit <= MAX_FUNDING_PAGE:
         raise BadInput(f"limit must be between 1 and {MAX_FUNDING_PAGE}, got {limit}")
     key = request_key("funding", partner, year, country, agency, kind, doc_id, limit)
     offset = _offset(searcher, key, cursor)
-    result = funding(searcher.data.funding, partner=partner, year=year, country=country, agency=agency,
-                     kind=kind, doc_id=doc_id)
+    result = funding(
+        searcher.data.funding,
+        partner=partner,
+        year=year,
+        country=country,
+        agency=agency,
+        kind=kind,
+        doc_id=doc_id,
+    )
     nxt = offset + limit if offset + limit < len(result.records) else None
     return FundingOut.of(result, slice(offset, offset + limit), next_cursor=_next(searcher, key, nxt))
 

@@ -199,9 +199,9 @@ def save(index_dir: Path, data: IndexData) -> Path:
     _write_jsonl(tmp / "funding.jsonl", (asdict(f) for f in data.funding))
     manifest = dict(data.manifest, format_version=FORMAT_VERSION)
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    for f in tmp.rglob("*"):
-        if f.is_file():
-            with f.open("rb") as handle:
+    for written in tmp.rglob("*"):
+        if written.is_file():
+            with written.open("rb") as handle:
                 os.fsync(handle.fileno())
     _fsync_dir(tmp)
     final = index_dir / name
@@ -225,12 +225,14 @@ def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
     manifest = read_manifest(index_dir) or {}
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexCorrupt(
-            f"{version} has index format {manifest.get('format_version')!r}, this version reads {FORMAT_VERSION}:"
+            f"{version} has index format {manifest.get('format_version')!r}, "
+            f"this version reads {FORMAT_VERSION}:"
             " rebuild it with `insight-search index`"
         )
     if expected_model_id is not None and manifest.get("model_id") != expected_model_id:
         raise ModelMismatch(
-            f"the index in {index_dir} was built with model {manifest.get('model_id')!r} but the configured model"
+            f"the index in {index_dir} was built with model {manifest.get('model_id')!r} "
+            f"but the configured model"
             f" is {expected_model_id!r}: rebuild the index or configure the same model (INSIGHT_SEARCH_MODEL)"
         )
     try:

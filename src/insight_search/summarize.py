@@ -124,7 +124,9 @@ def summarize(
     searcher.validate(query)
     matches = searcher.matching_chunks(query)
     top = [searcher.chunks[i] for i in matches[:evidence]]
-    sentences = summarize_chunks(searcher, query.text.strip(), top, max_sentences=max_sentences, max_words=max_words)
+    sentences = summarize_chunks(
+        searcher, query.text.strip(), top, max_sentences=max_sentences, max_words=max_words
+    )
     return Summary(query=query.text, sentences=sentences, passages_considered=len(top))
 
 
@@ -158,14 +160,21 @@ def timeline(
     text = query.text.strip()
     for year in sorted(by_year):
         chunks = by_year[year]
-        sentences = summarize_chunks(searcher, text, chunks[:evidence_per_year], max_sentences=sentences_per_year)
-        years.append(TimelineYear(year=year, count=len(chunks), status=year_status(searcher, chunks, year),
-                                  sentences=sentences))
+        sentences = summarize_chunks(
+            searcher, text, chunks[:evidence_per_year], max_sentences=sentences_per_year
+        )
+        years.append(
+            TimelineYear(
+                year=year, count=len(chunks), status=year_status(searcher, chunks, year), sentences=sentences
+            )
+        )
     return Timeline(query=query.text, years=tuple(years))
 
 
 def timeline_markdown(result: Timeline) -> str:
-    """A year-over-year snippet ready to paste in a report: a paragraph per year, numbered citations, sources."""
+    """A year-over-year snippet ready to paste in a report.
+
+    One paragraph per year, numbered citations, a source list at the end."""
     sources: dict[str, int] = {}
     lines = [f"**{result.query}: year by year**", ""]
     for y in result.years:
@@ -175,7 +184,9 @@ def timeline_markdown(result: Timeline) -> str:
             n = sources.setdefault(key, len(sources) + 1)
             parts.append(f"{s.text} [{n}]")
         status = f" *Status: {y.status}.*" if y.status else ""
-        lines.append(f"**{y.year}** ({y.count} passage{'s' if y.count != 1 else ''}).{status} " + " ".join(parts))
+        lines.append(
+            f"**{y.year}** ({y.count} passage{'s' if y.count != 1 else ''}).{status} " + " ".join(parts)
+        )
         lines.append("")
     if sources:
         lines.append("Sources:")
@@ -189,4 +200,3 @@ def timeline_markdown(result: Timeline) -> str:
             row = f", row {c.source.row}" if c.source.row else ""
             lines.append(f"{n}. {c.title} ({where}). {c.source.path}{row}; doc {c.doc_id}, chunk {chunk_id}.")
     return "\n".join(lines).rstrip() + "\n"
-

@@ -28,7 +28,9 @@ router = APIRouter()
 
 Year = Annotated[int | None, Field(ge=1900, le=2100, description="A four-digit year")]
 Text = Annotated[str | None, Field(max_length=200)]
-QueryText = Annotated[str, Field(min_length=1, max_length=1000, description="What to look for, in plain words")]
+QueryText = Annotated[
+    str, Field(min_length=1, max_length=1000, description="What to look for, in plain words")
+]
 Cursor = Annotated[str | None, Field(max_length=512, description="next_cursor of the previous page")]
 
 
@@ -140,7 +142,9 @@ def health() -> HealthOut:
 def ready(searcher: SearcherDep) -> ReadyOut:
     """Readiness: the index is loaded; its counts and manifest."""
     data = searcher.data
-    return ReadyOut(status="ready", chunks=len(data.chunks), documents=len(data.documents), manifest=data.manifest)
+    return ReadyOut(
+        status="ready", chunks=len(data.chunks), documents=len(data.documents), manifest=data.manifest
+    )
 
 
 @router.get("/search", response_model=SearchOut, tags=["search"])
@@ -157,12 +161,16 @@ def search_post(searcher: SearcherDep, p: SearchParams) -> SearchOut:
 @router.get("/summarize", response_model=SummaryOut, tags=["summaries"])
 def summarize_get(searcher: SearcherDep, p: Annotated[SummarizeParams, Query()]) -> SummaryOut:
     """Extractive summary: verbatim sentences of the matching passages, each with its citation."""
-    return service.summary(searcher, p.q, filters=p.filters(), max_sentences=p.max_sentences, max_words=p.max_words)
+    return service.summary(
+        searcher, p.q, filters=p.filters(), max_sentences=p.max_sentences, max_words=p.max_words
+    )
 
 
 @router.post("/summarize", response_model=SummaryOut, tags=["summaries"])
 def summarize_post(searcher: SearcherDep, p: SummarizeParams) -> SummaryOut:
-    return service.summary(searcher, p.q, filters=p.filters(), max_sentences=p.max_sentences, max_words=p.max_words)
+    return service.summary(
+        searcher, p.q, filters=p.filters(), max_sentences=p.max_sentences, max_words=p.max_words
+    )
 
 
 @router.get("/timeline", response_model=TimelineOut, tags=["summaries"])
@@ -188,8 +196,17 @@ def mentions_post(searcher: SearcherDep, p: MentionsParams) -> MentionsOut:
 
 
 def _funding(searcher: SearcherDep, p: FundingParams) -> FundingOut:
-    return service.funding_facts(searcher, partner=p.partner, year=p.year, country=p.country, agency=p.agency,
-                                 kind=p.kind, doc_id=p.doc_id, cursor=p.cursor, limit=p.limit)
+    return service.funding_facts(
+        searcher,
+        partner=p.partner,
+        year=p.year,
+        country=p.country,
+        agency=p.agency,
+        kind=p.kind,
+        doc_id=p.doc_id,
+        cursor=p.cursor,
+        limit=p.limit,
+    )
 
 
 @router.get("/funding", response_model=FundingOut, tags=["funding"])

@@ -57,8 +57,12 @@ _PLACEHOLDER = re.compile(r"lorem ipsum|dolor sit amet", re.IGNORECASE)
 # A one-word label glued to the start of the next word: "CommonComplementary", "ComplementaryOutcome".
 _GLUED_LABEL = re.compile(r"^(?P<label>[A-Z][a-z]{2,})(?=[A-Z][a-z])")
 _MONEY = r"\$\s?(?P<{name}>[\d,]+(?:\.\d+)?)"
-_AMOUNT_YEAR = re.compile(r"^(?:(?P<partner>.+?)\s*\|\s*)?" + _MONEY.format(name="amount") + r"\s+(?P<year>(?:19|20)\d\d)$")
-_FIELD = re.compile(r"^(?P<key>Total contribution|Development|Humanitarian)\s*:\s*" + _MONEY.format(name="value"))
+_AMOUNT_YEAR = re.compile(
+    r"^(?:(?P<partner>.+?)\s*\|\s*)?" + _MONEY.format(name="amount") + r"\s+(?P<year>(?:19|20)\d\d)$"
+)
+_FIELD = re.compile(
+    r"^(?P<key>Total contribution|Development|Humanitarian)\s*:\s*" + _MONEY.format(name="value")
+)
 _STATUS = re.compile(
     r"\b(?:this|the)\s+outcome\s+(?:has\s+|have\s+|was\s+|is\s+|had\s+)?(?:been\s+)?"
     r"(?P<status>(?:not\s+|partially\s+|fully\s+)?achieved(?:\s+(?:substantial|significant|some|limited|"
@@ -167,7 +171,9 @@ def _parse_money(value: str) -> float:
     return float(value.replace(",", ""))
 
 
-def _parse_funding(lines: list[str], doc_id: str, source: SourceRef, country: str | None) -> list[FundingRecord]:
+def _parse_funding(
+    lines: list[str], doc_id: str, source: SourceRef, country: str | None
+) -> list[FundingRecord]:
     records: list[FundingRecord] = []
     partner: str | None = None
     current: dict[str, Any] | None = None
@@ -197,7 +203,11 @@ def _parse_funding(lines: list[str], doc_id: str, source: SourceRef, country: st
             flush()
             if m.group("partner"):
                 partner = m.group("partner").strip()
-            current = {"partner": partner, "amount": _parse_money(m.group("amount")), "year": int(m.group("year"))}
+            current = {
+                "partner": partner,
+                "amount": _parse_money(m.group("amount")),
+                "year": int(m.group("year")),
+            }
             continue
         if current is None:
             continue
@@ -324,7 +334,12 @@ def parse_unwomen_page(text: str, *, path: Path, sidecar: dict[str, Any] | None 
     funding = _parse_funding(page.funding_lines, doc_id, source, country)
     for record in funding:
         passages.append(
-            Passage(text=_funding_passage(record), section=SECTION_FUNDING, year=record.year, label="Funding partner")
+            Passage(
+                text=_funding_passage(record),
+                section=SECTION_FUNDING,
+                year=record.year,
+                label="Funding partner",
+            )
         )
 
     notes = _split_notes(page.note_lines, page.outcome)
@@ -333,12 +348,19 @@ def parse_unwomen_page(text: str, *, path: Path, sidecar: dict[str, Any] | None 
         kept = dedup(note)
         if kept:
             label = f"Progress note {year}" if year else "Progress note"
-            passages.append(Passage(text=kept, section=SECTION_PROGRESS_NOTE, year=year, status=status, label=label))
+            passages.append(
+                Passage(text=kept, section=SECTION_PROGRESS_NOTE, year=year, status=status, label=label)
+            )
 
     outcome = page.outcome or ""
     title = f"Outcome: {outcome[:140]}{'...' if len(outcome) > 140 else ''}" if outcome else path.stem
     fingerprint = hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
-    metadata: dict[str, Any] = {"office": office, "outcome": page.outcome, "content_sha1": fingerprint, **sidecar}
+    metadata: dict[str, Any] = {
+        "office": office,
+        "outcome": page.outcome,
+        "content_sha1": fingerprint,
+        **sidecar,
+    }
     return Document(
         doc_id=doc_id,
         title=title,
