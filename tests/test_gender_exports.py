@@ -1,0 +1,120 @@
+"""The five gender-theme UN INFO exports, indexed in one command, searched with filters.
+
+Uses the fake embedder: what is checked here (rows, filters, facets, de-duplication) does not depend on the
+model, and embedding 20k passages with the real one takes minutes. The real model is exercised end to end in
+test_e2e_cli.py and in benchmarks/gender_index.py.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from insight_search import service
+from insight_search.indexer import build_index
+from insight_search.models import Filters
+from insight_search.search import open_searcher
+
+from .conftest import FakeEmbedder, need_shared
+
+
+@pytest.fixture(scope="module")
+def gender(tmp_path_factory):
+    from insight_search.config import Settings
+
+    root = need_shared("data", "uninfo-jwp")
+    files = sorted(root.glob("*/gender.xlsx"))
+    assert len(files) == 5
+    settings = Settings(index_dir=tmp_path_factory.mktemp("gender") / "index")
+    embedder = FakeEmbedder()
+    report = build_index(files, settings, embedder)
+    return files, report, open_searcher(settings, embedder)
+
+
+def _rows(files: list[Path]) -> list[dict]:
+    rows = []
+    for f in files:
+        wb = openpyxl.load_workbook(f, read_only=True)
+        ws = wb.active
+        it = ws.iter_rows(values_only=True)
+        header = next(it)
+        rows += [dict(zip(header, r, strict=False)) for r in it if any(v is not None for v in r)]
+        wb.close()
+    return rows
+
+
+def test_one_command_indexes_every_sub_output_once(gender):
+    files, report, searcher = gender
+    ids = {str(r["ID"]) for r in _rows(files)}
+    assert report.failed_files == 0 and report.files == 5
+    assert report.documents == len(ids)
+    assert {str(d.metadata.get("sub_output_id")) for d in searcher.data.documents.values()} == ids
+
+
+def test_country_and_year_filters_return_only_matching_rows(gender):
+    _, _, searcher = gender
+    for country, year in (("Georgia", 2022), ("Uganda", 2023), ("Bangladesh", 2022)):
+        eligible = [c for c in searcher.chunks if c.country == country and c.year == year]
+        out = service.search(
+            searcher, "gender-based violence prevention", k=50, filters=Filters(country=country, year=year)
+        )
+        # filtered before ranking: as many results as exist, up to k, and only matching ones
+        assert len(out.results) == min(50, len(eligible)) > 0, (country, year)
+        assert all(r.country == country and r.year == year for r in out.results)
+        assert all(r.source.kind == "uninfo-xlsx" and r.source.row for r in out.results)
+        assert set(out.facets.countries) == {country} and set(out.facets.years) == {str(year)}
+
+
+def test_year_range_filter_and_facets_add_up(gender):
+    _, _, searcher = gender
+    out = service.search(searcher, "women's economic empowerment", k=100,
+                         filters=Filters(year_from=2021, year_to=2022))
+    assert out.results and all(2021 <= r.year <= 2022 for r in out.results)
+    assert sum(out.facets.years.values()) == out.total == sum(out.facets.countries.values())
+    everything = service.facets(searcher)
+    assert sum(everything.years.values()) == len(searcher.chunks) == sum(everything.countries.values())
+
+
+def test_narratives_carry_the_year_of_their_column(gender):
+    files, _, searcher = gender
+    expected = Counter()
+    for row in _rows(files):
+        for year in range(2015, 2028):
+            value = row.get(f"{year} Narrative")
+            if isinstance(value, str) and value.strip() not in ("", "-"):
+                expected[year] += 1
+    # one passage per non-empty narrative cell, duplicates across files counted once per sub-output
+    narratives = Counter()
+    for doc in searcher.data.documents.values():
+        for p in doc.passages:
+            if p.section == "narrative":
+                narratives[p.year] += 1
+    assert set(narratives) <= set(expected)
+    assert all(0 < narratives[y] <= expected[y] for y in narratives)
+
+
+def test_agency_filter_and_partner_mentions_match_a_direct_scan(gender):
+    files, _, searcher = gender
+    out = service.search(searcher, "care economy", k=30, filters=Filters(agency="UN Women"))
+    assert out.results and all(any(a.casefold() == "un women" for a in r.agencies) for r in out.results)
+    partner = "European Union"
+    docs_with_partner = {
+        d.doc_id
+        for d in searcher.data.documents.values()
+        if any(partner.lower() in p.lower() for p in d.metadata.get("contributing_partners") or [])
+        or any(partner.lower() in p.lower() for p in d.metadata.get("implementation_partners") or [])
+    }
+    found: set[str] = set()
+    cursor = None
+    while True:
+        page = service.term_mentions(
+            searcher, partner, filters=Filters(section="partners"), cursor=cursor, limit=200
+        )
+        found |= {p.doc_id for p in page.passages}
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert docs_with_partner and found == docs_with_partner
