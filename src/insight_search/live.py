@@ -1,0 +1,86 @@
+"""A searcher that follows the index on disk: when a build makes a new version current, the new index is
+loaded in the background and swapped in with one reference assignment. Requests in flight finish on the
+version they started with; nothing is restarted and no request fails during the swap."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from insight_search import store
+from insight_search.config import Settings
+from insight_search.embedding import Embedder
+from insight_search.errors import InsightSearchError
+from insight_search.search import Searcher, open_searcher
+
+logger = logging.getLogger(__name__)
+
+
+class LiveSearcher:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        first = open_searcher(settings, embedder)
+        self._searcher = first
+        self._embedder = first.embedder
+        self._version: Path | None = first.data.path
+        self._reload_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reloads = 0
+
+    @property
+    def searcher(self) -> Searcher:
+        return self._searcher
+
+    @property
+    def version(self) -> str | None:
+        return self._version.name if self._version else None
+
+    def reload_if_changed(self) -> bool:
+        """Load and swap in the current version if it is not the one being served. Returns True on a swap.
+
+        A version that cannot be loaded (half-deleted by a later build, another model) is logged and the
+        served one stays; the next call tries again."""
+        index_dir = self.settings.index_dir
+        try:
+            latest = store.current_version(index_dir)
+        except InsightSearchError as exc:
+            logger.warning("cannot read the index pointer: %s", exc)
+            return False
+        if latest is None or latest == self._version:
+            return False
+        with self._reload_lock:
+            if latest == self._version:
+                return False
+            try:
+                data = store.load(index_dir, expected_model_id=self._embedder.model_id)
+            except InsightSearchError as exc:
+                logger.warning("new index version not loaded, still serving %s: %s", self.version, exc)
+                return False
+            self._searcher = Searcher(data, self._embedder, self.settings)
+            self._version = data.path
+            self.reloads += 1
+        logger.info("now serving index version %s", self.version)
+        return True
+
+    def start_watching(self, interval_s: float = 2.0) -> None:
+        """Poll the index pointer every ``interval_s`` seconds in a daemon thread."""
+        if self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                try:
+                    self.reload_if_changed()
+                except Exception:  # the watcher must never die; the error is logged with its traceback
+                    logger.exception("index watcher failed")
+
+        self._thread = threading.Thread(target=loop, name="index-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
