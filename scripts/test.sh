@@ -6,4 +6,12 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy
+# The browser test of the search page drives Debian's chromium (Playwright cannot download a browser here).
+if ! command -v chromium >/dev/null; then
+  if command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; then
+    echo "installed chromium for the browser test"
+  else
+    echo "warning: chromium is missing and could not be installed: the browser test will be skipped" >&2
+  fi
+fi
 .venv/bin/python -m pytest "$@"

@@ -423,6 +423,19 @@ def serve(
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
 
 
+@app.command()
+def mcp(index_dir: IndexDir = None) -> None:
+    """Serve the chatbot tools (search, summarize, timeline, mentions, funding) over MCP on stdin/stdout."""
+    import anyio
+
+    from insight_search.mcp_server import serve_stdio
+
+    try:
+        anyio.run(serve_stdio, _settings(index_dir))
+    except InsightSearchError as exc:
+        raise _fail(exc) from None
+
+
 def main() -> None:  # pragma: no cover
     logging.basicConfig(level=logging.WARNING)
     app()

@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     model: str = DEFAULT_MODEL  # "default" or a local sentence-transformers model directory
     embed_batch_size: int = 32
     max_seq_length: int = 256
+    # "torch" (sentence-transformers), "onnx" (ONNX Runtime, fp32), "onnx-int8" (int8 MatMul weights) or
+    # "static" (token vectors distilled from the model: fastest, weakest). ONNX exports and static tables are
+    # made locally at first use and kept in model_cache_dir (default ~/.cache/insight-search).
+    embedding_backend: Literal["torch", "onnx", "onnx-int8", "static"] = "torch"
+    model_cache_dir: Path | None = None
+    static_dims: int = 256
+    embed_threads: int = 0  # ONNX Runtime threads; 0 = all cores
 
     # Chunking: sentences are packed into chunks of at most this many words (never across passages)
     chunk_words: int = 120
@@ -42,5 +49,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str | None = None
+    rate_limit_per_minute: float = 600.0  # per client address; 0 turns the limit off
+    rate_limit_burst: int = 60
+    max_body_bytes: int = 65_536
+    index_reload_seconds: float = 2.0  # how often a server checks for a rebuilt index (0: never)
     cursor_secret: str | None = None  # signs pagination cursors; random per process when unset
     cors_origins: list[str] = Field(default_factory=list)

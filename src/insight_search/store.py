@@ -192,6 +192,7 @@ def save(index_dir: Path, data: IndexData) -> Path:
     name = f"v-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(4)}"
     tmp = index_dir / f"{TMP_PREFIX}{name}"
     tmp.mkdir()
+    logger.info("writing index version %s", name)
     data.dense.save(tmp / "dense.faiss")
     data.lexical.save(tmp / "lexical")
     _write_jsonl(tmp / "chunks.jsonl", (chunk_to_dict(c) for c in data.chunks))

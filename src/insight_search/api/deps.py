@@ -7,11 +7,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from insight_search.config import Settings
+from insight_search.live import LiveSearcher
 from insight_search.search import Searcher
 
 
+def get_live(request: Request) -> LiveSearcher:
+    return request.app.state.live  # type: ignore[no-any-return]
+
+
 def get_searcher(request: Request) -> Searcher:
-    return request.app.state.searcher  # type: ignore[no-any-return]
+    """The searcher of the index version being served (requests keep it even if a reload happens)."""
+    return get_live(request).searcher
 
 
 def get_settings(request: Request) -> Settings:
@@ -19,4 +25,5 @@ def get_settings(request: Request) -> Settings:
 
 
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+LiveDep = Annotated[LiveSearcher, Depends(get_live)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,18 +1,27 @@
-"""Routes: each turns its parameters into a call of ``insight_search.service`` (the same functions as the
-CLI) and returns a response model. GET routes take query parameters; POST twins take a JSON body."""
+"""Routes: each turns its parameters (``api/params.py``) into a call of ``insight_search.service`` (the same
+functions as the CLI; the query routes go through the chatbot tool table of ``api/tools.py``) and returns a
+response model. GET routes take query parameters; POST twins take a JSON body."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from insight_search import service
-from insight_search.api.deps import SearcherDep
+from insight_search.api import tools
+from insight_search.api.deps import LiveDep, SearcherDep
+from insight_search.api.params import (
+    FacetParams,
+    FundingParams,
+    MentionsParams,
+    SearchParams,
+    SummarizeParams,
+    TimelineParams,
+)
 from insight_search.errors import NotFound
-from insight_search.models import Filters
 from insight_search.schemas import (
     ChunkOut,
     FacetsOut,
@@ -24,72 +33,32 @@ from insight_search.schemas import (
 )
 from insight_search.store import document_to_dict
 
-router = APIRouter()
 
-Year = Annotated[int | None, Field(ge=1900, le=2100, description="A four-digit year")]
-Text = Annotated[str | None, Field(max_length=200)]
-QueryText = Annotated[
-    str, Field(min_length=1, max_length=1000, description="What to look for, in plain words")
-]
-Cursor = Annotated[str | None, Field(max_length=512, description="next_cursor of the previous page")]
+class ErrorOut(BaseModel):
+    detail: str
 
 
-class FilterParams(BaseModel):
-    """Filters shared by every query route; applied before ranking."""
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The request cannot be served as given (e.g. a bad cursor)"},
+    401: {"model": ErrorOut, "description": "Missing or wrong API key (only when the server has one)"},
+    413: {"model": ErrorOut, "description": "Request body too large"},
+    422: {"model": ErrorOut, "description": "A parameter is missing, malformed or out of range"},
+    429: {"model": ErrorOut, "description": "Too many requests: see the Retry-After header"},
+    503: {"model": ErrorOut, "description": "No index is loaded"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "No such id"}}
 
-    model_config = ConfigDict(extra="forbid")
+router = APIRouter(responses=ERRORS)
 
-    year: Year = None
-    year_from: Year = None
-    year_to: Year = None
-    country: Text = None
-    agency: Text = None
-    theme: Text = None
-    section: Text = None
-    source: Text = None
-
-    def filters(self) -> Filters:
-        return Filters(**self.model_dump(include=set(FilterParams.model_fields)))
-
-
-class SearchParams(FilterParams):
-    q: QueryText = Field(examples=["care system legislation"])
-    k: int = Field(10, ge=1, le=100)
-    cursor: Cursor = None
-
-
-class SummarizeParams(FilterParams):
-    q: QueryText = Field(examples=["care system legislation"])
-    max_sentences: int = Field(5, ge=1, le=50)
-    max_words: int | None = Field(None, ge=1, le=5000)
-
-
-class TimelineParams(FilterParams):
-    q: QueryText = Field(examples=["Monterrey care system"])
-    sentences_per_year: int = Field(3, ge=1, le=20)
-
-
-class MentionsParams(FilterParams):
-    term: Annotated[str, Field(min_length=1, max_length=200, examples=["Nuevo León"])]
-    cursor: Cursor = None
-    limit: int = Field(20, ge=1, le=200)
-
-
-class FundingParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    partner: Text = Field(None, examples=["Multi-Partner Trust Fund"])
-    year: Year = None
-    country: Text = None
-    agency: Text = None
-    kind: Annotated[str | None, Field(pattern="^(contribution|required|available|expenditure)$")] = None
-    doc_id: Text = None
-    cursor: Cursor = None
-    limit: int = Field(100, ge=1, le=1000)
-
-
-class FacetParams(FilterParams):
-    q: Annotated[str | None, Field(max_length=1000)] = None
+# The page runs only its own script and style: even text that slipped into the page as HTML could not run.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class HealthOut(BaseModel):
@@ -100,7 +69,13 @@ class ReadyOut(BaseModel):
     status: str
     chunks: int
     documents: int
+    version: str | None = None
     manifest: dict[str, Any]
+
+
+class ReloadOut(BaseModel):
+    reloaded: bool
+    version: str | None = None
 
 
 class PassageOut(BaseModel):
@@ -129,7 +104,7 @@ class DocumentOut(BaseModel):
 def page() -> FileResponse:
     from insight_search.api.app import STATIC
 
-    return FileResponse(STATIC / "index.html", media_type="text/html")
+    return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)
 
 
 @router.get("/health", response_model=HealthOut, tags=["status"])
@@ -139,85 +114,101 @@ def health() -> HealthOut:
 
 
 @router.get("/ready", response_model=ReadyOut, tags=["status"])
-def ready(searcher: SearcherDep) -> ReadyOut:
-    """Readiness: the index is loaded; its counts and manifest."""
-    data = searcher.data
+def ready(live: LiveDep) -> ReadyOut:
+    """Readiness: the index is loaded; its counts, version and manifest."""
+    data = live.searcher.data
     return ReadyOut(
-        status="ready", chunks=len(data.chunks), documents=len(data.documents), manifest=data.manifest
+        status="ready",
+        chunks=len(data.chunks),
+        documents=len(data.documents),
+        version=live.version,
+        manifest=data.manifest,
     )
+
+
+@router.post("/admin/reload", response_model=ReloadOut, tags=["status"])
+def reload(live: LiveDep) -> ReloadOut:
+    """Swap in the current index version now if it is newer than the one served (the server also checks
+    by itself every INSIGHT_SEARCH_INDEX_RELOAD_SECONDS). Needs the API key when one is configured."""
+    return ReloadOut(reloaded=live.reload_if_changed(), version=live.version)
 
 
 @router.get("/search", response_model=SearchOut, tags=["search"])
 def search_get(searcher: SearcherDep, p: Annotated[SearchParams, Query()]) -> SearchOut:
     """Hybrid (semantic + keyword) search; filters apply before ranking."""
-    return service.search(searcher, p.q, k=p.k, filters=p.filters(), cursor=p.cursor)
+    return tools.run_search(searcher, p)
 
 
 @router.post("/search", response_model=SearchOut, tags=["search"])
 def search_post(searcher: SearcherDep, p: SearchParams) -> SearchOut:
-    return service.search(searcher, p.q, k=p.k, filters=p.filters(), cursor=p.cursor)
+    """Hybrid (semantic + keyword) search, parameters as a JSON body."""
+    return tools.run_search(searcher, p)
 
 
 @router.get("/summarize", response_model=SummaryOut, tags=["summaries"])
 def summarize_get(searcher: SearcherDep, p: Annotated[SummarizeParams, Query()]) -> SummaryOut:
     """Extractive summary: verbatim sentences of the matching passages, each with its citation."""
-    return service.summary(
-        searcher, p.q, filters=p.filters(), max_sentences=p.max_sentences, max_words=p.max_words
-    )
+    return tools.run_summarize(searcher, p)
 
 
 @router.post("/summarize", response_model=SummaryOut, tags=["summaries"])
 def summarize_post(searcher: SearcherDep, p: SummarizeParams) -> SummaryOut:
-    return service.summary(
-        searcher, p.q, filters=p.filters(), max_sentences=p.max_sentences, max_words=p.max_words
-    )
+    """Extractive summary, parameters as a JSON body."""
+    return tools.run_summarize(searcher, p)
 
 
 @router.get("/timeline", response_model=TimelineOut, tags=["summaries"])
 def timeline_get(searcher: SearcherDep, p: Annotated[TimelineParams, Query()]) -> TimelineOut:
     """Year by year: matching passages, the stated status, a short cited summary."""
-    return service.year_timeline(searcher, p.q, filters=p.filters(), sentences_per_year=p.sentences_per_year)
+    return tools.run_timeline(searcher, p)
 
 
 @router.post("/timeline", response_model=TimelineOut, tags=["summaries"])
 def timeline_post(searcher: SearcherDep, p: TimelineParams) -> TimelineOut:
-    return service.year_timeline(searcher, p.q, filters=p.filters(), sentences_per_year=p.sentences_per_year)
+    """Year by year, parameters as a JSON body."""
+    return tools.run_timeline(searcher, p)
 
 
 @router.get("/mentions", response_model=MentionsOut, tags=["search"])
 def mentions_get(searcher: SearcherDep, p: Annotated[MentionsParams, Query()]) -> MentionsOut:
     """Every passage naming a term (accent- and case-insensitive), counted by year, country and document."""
-    return service.term_mentions(searcher, p.term, filters=p.filters(), cursor=p.cursor, limit=p.limit)
+    return tools.run_mentions(searcher, p)
 
 
 @router.post("/mentions", response_model=MentionsOut, tags=["search"])
 def mentions_post(searcher: SearcherDep, p: MentionsParams) -> MentionsOut:
-    return service.term_mentions(searcher, p.term, filters=p.filters(), cursor=p.cursor, limit=p.limit)
-
-
-def _funding(searcher: SearcherDep, p: FundingParams) -> FundingOut:
-    return service.funding_facts(
-        searcher,
-        partner=p.partner,
-        year=p.year,
-        country=p.country,
-        agency=p.agency,
-        kind=p.kind,
-        doc_id=p.doc_id,
-        cursor=p.cursor,
-        limit=p.limit,
-    )
+    """Every passage naming a term, parameters as a JSON body."""
+    return tools.run_mentions(searcher, p)
 
 
 @router.get("/funding", response_model=FundingOut, tags=["funding"])
 def funding_get(searcher: SearcherDep, p: Annotated[FundingParams, Query()]) -> FundingOut:
     """Funding and resource records (USD) with totals per year and kind, and per partner."""
-    return _funding(searcher, p)
+    return tools.run_funding(searcher, p)
 
 
 @router.post("/funding", response_model=FundingOut, tags=["funding"])
 def funding_post(searcher: SearcherDep, p: FundingParams) -> FundingOut:
-    return _funding(searcher, p)
+    """Funding and resource records, parameters as a JSON body."""
+    return tools.run_funding(searcher, p)
+
+
+class FunctionOut(BaseModel):
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+class ToolOut(BaseModel):
+    type: Literal["function"] = "function"
+    function: FunctionOut
+
+
+@router.get("/tools", response_model=list[ToolOut], tags=["tools"])
+def tool_definitions() -> list[ToolOut]:
+    """The chatbot tools (search, summarize, timeline, mentions, funding) as OpenAI-style function
+    definitions; each takes the parameters of its route and returns its JSON. Also served over MCP at /mcp."""
+    return [ToolOut.model_validate(t) for t in tools.openai_tools()]
 
 
 @router.get("/facets", response_model=FacetsOut, tags=["search"])
@@ -226,8 +217,11 @@ def facets(searcher: SearcherDep, p: Annotated[FacetParams, Query()]) -> FacetsO
     return service.facets(searcher, p.q, filters=p.filters())
 
 
-@router.get("/documents/{doc_id:path}", response_model=DocumentOut, tags=["documents"])
-def document(searcher: SearcherDep, doc_id: Annotated[str, Path(max_length=300)]) -> DocumentOut:
+@router.get("/documents/{doc_id:path}", response_model=DocumentOut, tags=["documents"], responses=NOT_FOUND)
+def document(
+    searcher: SearcherDep,
+    doc_id: Annotated[str, Path(max_length=300, description="doc_id of a result or citation")],
+) -> DocumentOut:
     """A whole document with its passages, metadata and the ids of its chunks."""
     doc = searcher.data.documents.get(doc_id)
     if doc is None:
@@ -238,7 +232,10 @@ def document(searcher: SearcherDep, doc_id: Annotated[str, Path(max_length=300)]
     return DocumentOut(**d)
 
 
-@router.get("/chunks/{chunk_id}", response_model=ChunkOut, tags=["documents"])
-def chunk(searcher: SearcherDep, chunk_id: Annotated[str, Path(max_length=100)]) -> ChunkOut:
+@router.get("/chunks/{chunk_id}", response_model=ChunkOut, tags=["documents"], responses=NOT_FOUND)
+def chunk(
+    searcher: SearcherDep,
+    chunk_id: Annotated[str, Path(max_length=100, description="chunk_id of a result or citation")],
+) -> ChunkOut:
     """One chunk (the unit results and citations point to)."""
     return service.chunk(searcher, chunk_id)
