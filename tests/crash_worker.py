@@ -1,0 +1,42 @@
+"""Subprocess used by test_crash_safety.py: builds an index with a slow deterministic embedder and prints
+the phase it is in (reading, embedding, writing, current), so the parent can kill it at any moment."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from insight_search.config import Settings
+from insight_search.indexer import Progress, build_index
+from tests.conftest import FakeEmbedder
+
+
+class SlowEmbedder(FakeEmbedder):
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        time.sleep(0.01 * len(texts))
+        return super().embed_batch(texts)
+
+
+def say(phase: str) -> None:
+    print(phase, flush=True)
+
+
+def main() -> None:
+    corpus, index_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("insight_search.store").addHandler(handler)
+    logging.getLogger("insight_search.store").setLevel(logging.INFO)
+    settings = Settings(index_dir=index_dir, embed_batch_size=1)  # small batches: many cache transactions
+    progress = Progress(on_file=lambda p: say("reading"), on_embed_start=lambda n: say("embedding"))
+    build_index([corpus], settings, SlowEmbedder(), progress=progress)
+    say("done")
+
+
+if __name__ == "__main__":
+    main()
