@@ -386,6 +386,9 @@ def serve(
     corpus: Annotated[
         list[Path] | None, typer.Option("--corpus", help="Corpus paths (default: corpus/)")
     ] = None,
+    no_build: Annotated[
+        bool, typer.Option("--no-build", help="Serve the index as it is; never build or update it first")
+    ] = False,
 ) -> None:
     """Serve the API and the search page; builds the index first if it is missing or older than the corpus."""
     import uvicorn
@@ -405,7 +408,9 @@ def serve(
     settings = settings.model_copy(update=updates)
     try:
         embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size)
-        if not index_is_current(settings.index_dir, settings.corpus_paths, embedder.model_id):
+        if not no_build and not index_is_current(
+            settings.index_dir, settings.corpus_paths, embedder.model_id
+        ):
             console.print(
                 f"Building the index in {settings.index_dir} "
                 f"from {', '.join(map(str, settings.corpus_paths))}"
