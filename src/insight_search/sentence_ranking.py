@@ -31,6 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -244,36 +245,6 @@ def select_sentences(
     return chosen
 
 
-def rank_sentences(
-    sentences: Sequence[str],
-    *,
-    max_sentences: int | None = None,
-    max_words: int | None = None,
-    query: str | None = None,
-    sentence_vectors: np.ndarray | None = None,
-    query_vector: np.ndarray | None = None,
-    positions: Sequence[float] | None = None,
-    query_weight: float = 0.6,
-    position_weight: float = 0.0,
-    diversity: float = 0.1,
-    duplicate_threshold: float = 0.9,
-    damping: float = 0.85,
-) -> list[int]:
-    """Indices of the chosen sentences, in the order of choice (see :func:`select_sentences`)."""
-    return [
-        r.index
-        for r in select_sentences(
-            sentences,
-            max_sentences=max_sentences,
-            max_words=max_words,
-            query=query,
-            sentence_vectors=sentence_vectors,
-            query_vector=query_vector,
-            positions=positions,
-            query_weight=query_weight,
-            position_weight=position_weight,
-            diversity=diversity,
-            duplicate_threshold=duplicate_threshold,
-            damping=damping,
-        )
-    ]
+def rank_sentences(sentences: Sequence[str], **options: Any) -> list[int]:
+    """Indices of the chosen sentences in the order of choice (``options``: see :func:`select_sentences`)."""
+    return [r.index for r in select_sentences(sentences, **options)]
