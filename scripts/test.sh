@@ -3,7 +3,7 @@
 # (slow tests included). Pass pytest arguments through, e.g. `scripts/test.sh -m "not slow"`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev
+bash scripts/setup.sh dev,onnx
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy
 # The browser test of the search page drives Debian's chromium (Playwright cannot download a browser here).

@@ -174,3 +174,16 @@ def test_vectors_in_index_are_the_embedder_vectors(corpus, settings, fake_embedd
     data = store.load(settings.index_dir)
     expected = fake_embedder.embed_batch([c.text for c in data.chunks])
     np.testing.assert_allclose(data.dense.vectors, expected, atol=1e-6)
+
+
+def test_an_empty_corpus_is_refused_and_the_index_kept(corpus, settings, fake_embedder, tmp_path):
+    build_index([corpus], settings, fake_embedder)
+    before = store.current_version(settings.index_dir)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "blank.txt").write_text("")
+    from insight_search.errors import InsightSearchError
+
+    with pytest.raises(InsightSearchError, match="nothing to index.*blank.txt: empty file"):
+        build_index([empty], settings, fake_embedder)
+    assert store.current_version(settings.index_dir) == before

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from insight_search.config import DEFAULT_MODEL
+from insight_search.config import DEFAULT_MODEL, Settings
 from insight_search.errors import ModelNotAvailable
 
 logger = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class SentenceTransformerEmbedder:
         self.path = path
         name = "all-MiniLM-L6-v2" if model == DEFAULT_MODEL else path.name
         self.model_id = f"{name}:{model_fingerprint(path)}"
+        self.backend = "torch"
         self.batch_size = batch_size
         self._max_seq_length = max_seq_length
         self._model = None
@@ -132,6 +133,44 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The embedder ``settings`` ask for: ``embedding_backend`` "torch" (sentence-transformers), "onnx",
+    "onnx-int8" or "static" over the configured model. Its ``model_id`` names the backend (torch excepted,
+    for compatibility with indexes built before backends existed), so an index built with one backend is
+    refused by another."""
+    backend = settings.embedding_backend
+    if backend == "torch":
+        return SentenceTransformerEmbedder(
+            settings.model, batch_size=settings.embed_batch_size, max_seq_length=settings.max_seq_length
+        )
+    from insight_search.embedding_backends import OnnxEmbedder, StaticEmbedder, default_cache_dir
+
+    path = resolve_model_path(settings.model)
+    name = "all-MiniLM-L6-v2" if settings.model == DEFAULT_MODEL else path.name
+    base_id = f"{name}:{model_fingerprint(path)}"
+    cache_dir = settings.model_cache_dir or default_cache_dir()
+    embedder: OnnxEmbedder | StaticEmbedder
+    if backend == "static":
+        embedder = StaticEmbedder(
+            path,
+            model_id=f"{base_id}:static-{settings.static_dims}",
+            cache_dir=cache_dir,
+            dims=settings.static_dims,
+        )
+    else:
+        embedder = OnnxEmbedder(
+            path,
+            model_id=f"{base_id}:{backend}",
+            dimension=SentenceTransformerEmbedder._read_dimension(path),
+            cache_dir=cache_dir,
+            int8=backend == "onnx-int8",
+            batch_size=settings.embed_batch_size,
+            max_seq_length=settings.max_seq_length,
+            threads=settings.embed_threads,
+        )
+    return embedder
 
 
 def text_key(text: str) -> bytes:

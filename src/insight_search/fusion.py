@@ -19,16 +19,22 @@ def rrf(lists: Sequence[Ranked], weights: Sequence[float], k: int = 60) -> dict[
 
 
 def convex(lists: Sequence[Ranked], weights: Sequence[float]) -> dict[int, float]:
-    """Weighted sum of min-max normalised scores (a document missing from a list gets 0 from it)."""
+    """Weighted sum of min-max normalised scores (a document missing from a list gets 0 from it).
+
+    A list whose scores are all equal (one entry, or a list of equals such as the query-year list) gives each
+    of its documents the full weight."""
     fused: dict[int, float] = {}
     for ranked, w in zip(lists, weights, strict=True):
         if not ranked:
             continue
         scores = np.array([s for _, s in ranked], dtype=np.float64)
         lo, hi = float(scores.min()), float(scores.max())
-        span = hi - lo if hi > lo else 1.0
-        for doc, s in ranked:
-            fused[doc] = fused.get(doc, 0.0) + w * (s - lo) / span
+        if hi > lo:
+            normalised = (scores - lo) / (hi - lo)
+        else:
+            normalised = np.ones(len(scores))
+        for (doc, _), s in zip(ranked, normalised.tolist(), strict=True):
+            fused[doc] = fused.get(doc, 0.0) + w * s
     return fused
 
 

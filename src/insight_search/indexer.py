@@ -86,7 +86,7 @@ def collect_corpus(paths: Sequence[Path], progress: Progress | None = None) -> C
 
     def warn(problem: UnreadableFile) -> None:
         corpus.problems.append(FileProblem(problem.path, problem.reason))
-        logger.warning("%s", problem)
+        logger.info("%s", problem)  # the report lists it; the CLI prints the report
 
     for item in iter_corpus_files(paths):
         if isinstance(item, UnreadableFile):
@@ -148,6 +148,16 @@ def index_is_current(index_dir: Path, paths: Sequence[Path], model_id: str) -> b
     )
 
 
+def indexed_text(chunk: Chunk, with_title: bool) -> str:
+    """What is embedded and indexed for BM25: the chunk's text, after its document's title when
+    ``with_title`` (a chunk deep in a document rarely repeats the subject the title names). The text shown
+    and highlighted stays the chunk's own."""
+    title = chunk.title.strip()
+    if not with_title or not title or chunk.text.startswith(title.rstrip("…").strip()):
+        return chunk.text
+    return f"{title}\n{chunk.text}"
+
+
 def all_funding(docs: Iterable[Document]) -> list[FundingRecord]:
     return [f for d in docs for f in d.funding]
 
@@ -168,7 +178,15 @@ def build_index(
         chunks: list[Chunk] = []
         for doc in docs.values():
             chunks.extend(chunk_document(doc, settings.chunk_words))
-        texts = [c.text for c in chunks]
+        if not chunks:
+            reasons = "; ".join(f"{p.path}: {p.reason}" for p in corpus.problems[:3])
+            raise InsightSearchError(
+                f"nothing to index in {', '.join(map(str, paths))}: "
+                f"{corpus.files} readable file(s) gave no text"
+                + (f" ({reasons})" if reasons else "")
+                + "; the index was not changed"
+            )
+        texts = [indexed_text(c, settings.title_in_dense) for c in chunks]
         if progress and progress.on_embed_start:
             progress.on_embed_start(len(texts))
         cache = EmbeddingCache(index_dir / CACHE_FILE)
@@ -185,11 +203,14 @@ def build_index(
         if len(vectors) == 0:
             vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
         dense = DenseIndex.build(vectors, flat_max=settings.flat_index_max)
-        lexical = LexicalIndex.build(texts)
+        lexical = LexicalIndex.build([indexed_text(c, settings.title_in_lexical) for c in chunks])
         manifest = {
             "model_id": embedder.model_id,
+            "embedding_backend": str(getattr(embedder, "backend", "custom")),
+            "model": settings.model,
             "dimension": int(embedder.dimension),
             "dense_index": dense.kind,
+            "dense_storage": dense.storage,
             "counts": {
                 "documents": len(docs),
                 "passages": sum(len(d.passages) for d in docs.values()),
@@ -200,6 +221,8 @@ def build_index(
             "corpus_paths": [str(p) for p in paths],
             "corpus_fingerprint": corpus.fingerprint,
             "chunk_words": settings.chunk_words,
+            "title_in_lexical": settings.title_in_lexical,
+            "title_in_dense": settings.title_in_dense,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         data = store.IndexData(manifest, chunks, docs, all_funding(docs.values()), dense, lexical)

@@ -185,6 +185,7 @@ class Query:
     k: int = 10
     filters: Filters = field(default_factory=Filters)
     offset: int = 0
+    group_by_document: bool = False  # one hit per document (its best chunk), documents ranked by their best
 
 
 @dataclass(frozen=True)

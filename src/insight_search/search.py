@@ -7,11 +7,11 @@ A query's filters select the allowed chunks first; the dense and lexical lists a
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 import secrets
 import threading
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +21,7 @@ import numpy as np
 from insight_search.config import Settings
 from insight_search.embedding import Embedder
 from insight_search.errors import BadInput
-from insight_search.fusion import convex, rrf, top
+from insight_search.fusion import Ranked, convex, rrf, top
 from insight_search.lexical import tokenize
 from insight_search.models import Chunk, Facets, Filters, Hit, Query, SearchResult
 from insight_search.store import IndexData
@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
 SENTENCE_CACHE_SIZE = 50_000
+HIGHLIGHT_CACHE_SIZE = 20_000
+DOCUMENT_DEPTH_FACTOR = 4  # chunks searched per wanted document when hits are grouped by document
 
 
 @dataclass
@@ -62,6 +64,58 @@ def _build_columns(chunks: Sequence[Chunk]) -> _Columns:
     return _Columns(years, values)
 
 
+@dataclass
+class _FacetColumn:
+    """One facet as a sparse chunk x value table (CSR): each chunk's distinct values, counted with numpy."""
+
+    names: list[str]
+    indptr: np.ndarray  # chunk i holds values indices[indptr[i]:indptr[i + 1]]
+    indices: np.ndarray
+
+    single: np.ndarray | None = None  # when every chunk holds exactly one value: its code (a faster path)
+
+    @classmethod
+    def of(cls, values_per_chunk: Sequence[Sequence[str]]) -> _FacetColumn:
+        codes: dict[str, int] = {}
+        indices: list[int] = []
+        indptr = [0]
+        for values in values_per_chunk:
+            indices.extend(codes.setdefault(v, len(codes)) for v in dict.fromkeys(values))
+            indptr.append(len(indices))
+        starts = np.array(indptr, dtype=np.int64)
+        flat = np.array(indices, dtype=np.int32)
+        single = flat if len(flat) == len(values_per_chunk) and np.all(np.diff(starts) == 1) else None
+        return cls(list(codes), starts, flat, single)
+
+    def counts(self, rows: np.ndarray) -> dict[str, int]:
+        """Value -> number of ``rows`` holding it; most frequent first, ties in index order of the values."""
+        if len(rows) == 0:
+            return {}
+        if self.single is not None:
+            codes = self.single[rows]
+        else:
+            starts = self.indptr[rows]
+            lengths = self.indptr[rows + 1] - starts
+            total = int(lengths.sum())
+            offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+            codes = self.indices[offsets]
+        counts = np.bincount(codes, minlength=len(self.names))
+        present = np.flatnonzero(counts)
+        order = present[np.argsort(-counts[present], kind="stable")]
+        return {self.names[c]: int(counts[c]) for c in order}
+
+
+def _build_facet_columns(chunks: Sequence[Chunk]) -> tuple[_FacetColumn, ...]:
+    return (
+        _FacetColumn.of([[str(c.year) if c.year is not None else UNKNOWN] for c in chunks]),
+        _FacetColumn.of([[c.country or UNKNOWN] for c in chunks]),
+        _FacetColumn.of([list(c.agencies) or [UNKNOWN] for c in chunks]),
+        _FacetColumn.of(
+            [list(c.metadata.get("themes") or ([c.theme] if c.theme else [UNKNOWN])) for c in chunks]
+        ),
+    )
+
+
 class Searcher:
     def __init__(self, data: IndexData, embedder: Embedder, settings: Settings | None = None) -> None:
         self.data = data
@@ -72,6 +126,8 @@ class Searcher:
         self._paths = np.array([fold(c.source.path) for c in data.chunks], dtype=object)
         self._folded: list[str] | None = None
         self._by_id: dict[str, int] | None = None
+        self._ordinals: np.ndarray | None = None
+        self._facet_columns: tuple[_FacetColumn, ...] | None = None
         # Cursors are signed with the configured secret, else a random one per process
         # (they then end with it).
         configured = self.settings.cursor_secret
@@ -79,6 +135,8 @@ class Searcher:
             hashlib.sha256(configured.encode()).digest() if configured else secrets.token_bytes(32)
         )
         self._embed_query = lru_cache(maxsize=1024)(self._embed_one)
+        # Sentence spans and terms of recently shown chunks (Punkt + stemming cost about 0.6 ms a chunk).
+        self._sentence_terms = lru_cache(maxsize=HIGHLIGHT_CACHE_SIZE)(self._chunk_sentence_terms)
         self._sentence_cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -169,18 +227,21 @@ class Searcher:
         vectors = self.embed_queries([q.text.strip() for q in queries])
         return [self._search_one(q, v) for q, v in zip(queries, vectors, strict=True)]
 
-    def candidate_pool(
-        self, query: Query, vector: np.ndarray | None = None
-    ) -> tuple[list[tuple[int, float]], dict]:
-        """Fused (chunk id, score) list, best first, over every candidate; plus per-id component scores."""
+    def _ranked(self, query: Query, vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Every candidate's chunk id and fused score, best first (numpy), and the component lists."""
         s = self.settings
         text = query.text.strip()
         if vector is None:
             vector = self.embed_queries([text])[0]
         allowed = self.allowed(query.filters)
         depth = max(s.candidates, query.offset + query.k)
-        dense = self.data.dense.search(vector[None, :], depth, allowed)[0]
-        lexical, matching = self.data.lexical.search(text, depth, allowed)
+        grouped = query.group_by_document
+        # Grouped by document, a list needs more chunks to hold ``depth`` distinct documents.
+        chunk_depth = depth * DOCUMENT_DEPTH_FACTOR if grouped else depth
+        dense = self.data.dense.search(vector[None, :], chunk_depth, allowed)[0]
+        lexical, matching = self.data.lexical.search(text, chunk_depth, allowed)
+        if grouped:
+            dense, lexical, matching = self._by_document(dense, lexical, matching, depth)
         lists = [dense, lexical]
         weights = [s.dense_weight, s.lexical_weight]
         years = query_years(text)
@@ -195,10 +256,74 @@ class Searcher:
             fused = convex(lists, weights)
         else:
             fused = rrf(lists, weights, k=s.rrf_k)
-        for i in matching:  # every lexical match is a candidate, even below the fused depth
-            fused.setdefault(int(i), 0.0)
-        parts = {"dense": dict(dense), "lexical": dict(lexical), "matching": set(matching.tolist())}
-        return top(fused, len(fused)), parts
+        ids = np.fromiter(fused.keys(), dtype=np.int64, count=len(fused))
+        scores = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
+        order = np.lexsort((ids, -scores))  # best first, ties by id (as fusion.top)
+        ids, scores = ids[order], scores[order]
+        # Every lexical match is a candidate, even below the fused depth: with score 0, after the fused ones
+        # (merged by id with fused entries that scored 0). ``matching`` comes sorted; one pass, no sort of it.
+        seen = np.zeros(len(self.chunks), dtype=bool)
+        seen[ids] = True
+        extra = np.asarray(matching, dtype=np.int64)
+        extra = extra[~seen[extra]]
+        if len(extra):
+            if len(extra) > 1 and np.any(extra[1:] < extra[:-1]):
+                extra = np.sort(extra)
+            positive, zero = scores > 0, scores == 0
+            tied = np.sort(np.concatenate([ids[zero], extra])) if zero.any() else extra
+            negative = scores < 0
+            ids = np.concatenate([ids[positive], tied, ids[negative]])
+            scores = np.concatenate([scores[positive], np.zeros(len(tied)), scores[negative]])
+        parts = {"dense": dict(dense), "lexical": dict(lexical), "matching": matching}
+        return ids, scores, parts
+
+    def candidate_pool(
+        self, query: Query, vector: np.ndarray | None = None
+    ) -> tuple[list[tuple[int, float]], dict]:
+        """Fused (chunk id, score) list, best first, over every candidate; plus per-id component scores."""
+        ids, scores, parts = self._ranked(query, vector)
+        parts["matching"] = set(parts["matching"].tolist())
+        return list(zip(ids.tolist(), scores.tolist(), strict=True)), parts
+
+    def _by_document(
+        self, dense: Ranked, lexical: Ranked, matching: np.ndarray, depth: int
+    ) -> tuple[Ranked, Ranked, np.ndarray]:
+        """Each list cut to one entry per document (its best chunk, so the document scores the max over its
+        chunks), at most ``depth`` documents. A document is named by one representative chunk in every
+        list (its best dense chunk, else its best lexical chunk), so that fusion adds up its ranks."""
+        representative: dict[str, int] = {}
+        for i, _ in itertools.chain(dense, lexical):
+            representative.setdefault(self.chunks[i].doc_id, i)
+
+        def collapse(ranked: Ranked) -> list[tuple[int, float]]:
+            seen: set[str] = set()
+            out: list[tuple[int, float]] = []
+            for i, score in ranked:
+                doc = self.chunks[i].doc_id
+                if doc not in seen:
+                    seen.add(doc)
+                    out.append((representative[doc], score))
+                    if len(out) == depth:
+                        break
+            return out
+
+        # Every matching document stays a candidate, named by its representative or its first matching chunk.
+        ordinals = self.document_ordinals
+        _, first = np.unique(ordinals[matching], return_index=True)
+        firsts = np.asarray(matching, dtype=np.int64)[first]
+        rep_by_ordinal = {int(ordinals[i]): i for i in representative.values()}
+        named = [rep_by_ordinal.get(int(o), int(i)) for i, o in zip(firsts, ordinals[firsts], strict=True)]
+        return collapse(dense), collapse(lexical), np.array(sorted(named), dtype=np.int64)
+
+    @property
+    def document_ordinals(self) -> np.ndarray:
+        """For each chunk, the ordinal of its document (chunks of one document share it)."""
+        if self._ordinals is None:
+            ordinal: dict[str, int] = {}
+            self._ordinals = np.array(
+                [ordinal.setdefault(c.doc_id, len(ordinal)) for c in self.chunks], dtype=np.int64
+            )
+        return self._ordinals
 
     def matching_chunks(self, query: Query) -> list[int]:
         """Chunks that match ``query``, best first: they hold a query word, or are close in meaning
@@ -235,42 +360,40 @@ class Searcher:
         by_doc = self._columns.values["doc"]
         return [self.chunks[i] for d in doc_ids for i in by_doc.get(fold(d), [])]
 
+    def _chunk_sentence_terms(self, i: int) -> tuple[tuple[int, int, frozenset[str]], ...]:
+        return sentence_terms(self.chunks[i].text)
+
     def _search_one(self, query: Query, vector: np.ndarray) -> SearchResult:
-        ranked, parts = self.candidate_pool(query, vector)
-        page = ranked[query.offset : query.offset + query.k]
+        ids, scores, parts = self._ranked(query, vector)
+        end = query.offset + query.k
+        page = list(zip(ids[query.offset : end].tolist(), scores[query.offset : end].tolist(), strict=True))
         terms = set(tokenize(query.text))
         hits = tuple(
             Hit(
                 rank=query.offset + r + 1,
                 score=score,
                 chunk=self.chunks[i],
-                highlight=highlight(self.chunks[i].text, terms),
+                highlight=highlight(self.chunks[i].text, terms, self._sentence_terms(i)),
                 dense_score=parts["dense"].get(i),
                 lexical_score=parts["lexical"].get(i),
             )
             for r, (i, score) in enumerate(page)
         )
-        facets = self.facets([i for i, _ in ranked])
-        nxt = query.offset + query.k if query.offset + query.k < len(ranked) else None
-        return SearchResult(query=query.text, total=len(ranked), hits=hits, facets=facets, next_offset=nxt)
+        facets = self.facets(ids)
+        nxt = query.offset + query.k if query.offset + query.k < len(ids) else None
+        return SearchResult(query=query.text, total=len(ids), hits=hits, facets=facets, next_offset=nxt)
 
-    def facets(self, ids: Sequence[int] | None = None) -> Facets:
+    def facets(self, ids: Sequence[int] | np.ndarray | None = None) -> Facets:
         """Counts by year, country, agency and theme over ``ids`` (all chunks when None)."""
-        chunks = self.chunks if ids is None else [self.chunks[i] for i in ids]
-        years: Counter[str] = Counter()
-        countries: Counter[str] = Counter()
-        agencies: Counter[str] = Counter()
-        themes: Counter[str] = Counter()
-        for c in chunks:
-            years[str(c.year) if c.year is not None else UNKNOWN] += 1
-            countries[c.country or UNKNOWN] += 1
-            agencies.update(set(c.agencies) or {UNKNOWN})
-            themes.update(set(c.metadata.get("themes") or ([c.theme] if c.theme else [UNKNOWN])))
+        if self._facet_columns is None:
+            self._facet_columns = _build_facet_columns(self.chunks)
+        rows = np.arange(len(self.chunks)) if ids is None else np.asarray(ids, dtype=np.int64)
+        years, countries, agencies, themes = (col.counts(rows) for col in self._facet_columns)
         return Facets(
             years=dict(sorted(years.items())),
-            countries=dict(countries.most_common()),
-            agencies=dict(agencies.most_common()),
-            themes=dict(themes.most_common()),
+            countries=countries,
+            agencies=agencies,
+            themes=themes,
         )
 
 
@@ -281,27 +404,33 @@ def query_years(text: str) -> set[int]:
     return {int(y) for y in _YEAR.findall(text)}
 
 
-def highlight(text: str, terms: set[str]) -> str:
-    """The sentence of ``text`` holding the most distinct query terms (the first sentence if none does)."""
-    spans = sentence_spans(text)
+def sentence_terms(text: str) -> tuple[tuple[int, int, frozenset[str]], ...]:
+    """Each sentence of ``text``: its span and its distinct search terms."""
+    return tuple((s, e, frozenset(tokenize(text[s:e]))) for s, e in sentence_spans(text))
+
+
+def highlight(
+    text: str, terms: set[str], sentences: tuple[tuple[int, int, frozenset[str]], ...] | None = None
+) -> str:
+    """The sentence of ``text`` holding the most distinct query terms (the first sentence if none does).
+    ``sentences``: :func:`sentence_terms` of ``text`` when already known."""
+    spans = sentence_terms(text) if sentences is None else sentences
     if not spans:
         return text
     best, best_score = spans[0], 0
-    for s, e in spans:
-        score = len(terms.intersection(tokenize(text[s:e])))
+    for sentence in spans:
+        score = len(terms.intersection(sentence[2]))
         if score > best_score:
-            best, best_score = (s, e), score
+            best, best_score = sentence, score
     return text[best[0] : best[1]]
 
 
 def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searcher:
     """Load the embedder and the current index, refusing an index built with another model."""
     from insight_search import store
-    from insight_search.embedding import SentenceTransformerEmbedder
+    from insight_search.embedding import make_embedder
 
     if embedder is None:
-        embedder = SentenceTransformerEmbedder(
-            settings.model, batch_size=settings.embed_batch_size, max_seq_length=settings.max_seq_length
-        )
+        embedder = make_embedder(settings)
     data = store.load(settings.index_dir, expected_model_id=embedder.model_id)
     return Searcher(data, embedder, settings)

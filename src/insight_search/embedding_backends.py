@@ -1,0 +1,373 @@
+"""Faster embedders made locally from the configured sentence-transformers model (nothing is downloaded):
+
+* ``onnx`` / ``onnx-int8``: the transformer exported to ONNX with ``torch.onnx`` at first use and run by
+  ONNX Runtime; ``onnx-int8`` quantises the MatMul weights per channel (dynamic quantisation, int8 weights,
+  activations quantised on the fly). Mean pooling and L2 normalisation are done here in numpy.
+* ``static``: a static (bag of token vectors) model distilled from the transformer as model2vec does: every
+  vocabulary token goes through the model once (``[CLS] token [SEP]``, mean pooled), the token vectors are
+  reduced with PCA and weighted by a Zipf/SIF estimate of token frequency; a text's vector is the mean of its
+  token vectors. Orders of magnitude faster, and weaker.
+
+Exported and distilled files live in ``<cache_dir>/<model fingerprint>/`` and are written atomically (a
+temporary name, then a rename), so two processes exporting at once never read a half-written file.
+onnxruntime, onnx and tokenizers are imported lazily; a missing one raises ModelNotAvailable saying what to
+install.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from insight_search.errors import ModelNotAvailable
+
+logger = logging.getLogger(__name__)
+
+ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+ONNX_OPSET = 17
+STATIC_DIMS = 256
+SINGLE_THREAD_MAX_TEXTS = 2  # calls with at most this many texts (queries) run ONNX on one thread
+SIF_COEFFICIENT = 1e-4
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "insight-search"
+
+
+def _offline() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def _check_architecture(model_path: Path) -> str:
+    """Pooling of a Transformer + Pooling (+ Normalize) model: "mean" or "cls"; anything else is refused."""
+    modules_file = model_path / "modules.json"
+    if modules_file.exists():
+        kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in json.loads(modules_file.read_text())]
+        extra = [k for k in kinds if k not in ("Transformer", "Pooling", "Normalize")]
+        if extra:
+            raise ModelNotAvailable(
+                f"{model_path}: the onnx and static backends support Transformer + Pooling models only, "
+                f"this one also has {', '.join(extra)} (use INSIGHT_SEARCH_EMBEDDING_BACKEND=torch)"
+            )
+    pooling_file = model_path / "1_Pooling" / "config.json"
+    if pooling_file.exists():
+        pooling = json.loads(pooling_file.read_text())
+        if pooling.get("pooling_mode_cls_token"):
+            return "cls"
+        if not pooling.get("pooling_mode_mean_tokens", True):
+            raise ModelNotAvailable(
+                f"{model_path}: only mean or CLS pooling is supported by the onnx backend"
+            )
+    return "mean"
+
+
+def load_tokenizer(model_path: Path, max_length: int | None) -> Any:
+    """The model's fast tokenizer (``tokenizer.json``), padding to the longest text of a batch."""
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as exc:  # pragma: no cover - tokenizers comes with transformers
+        raise ModelNotAvailable(
+            "the onnx and static backends need tokenizers: pip install tokenizers"
+        ) from exc
+    path = model_path / "tokenizer.json"
+    if not path.exists():
+        raise ModelNotAvailable(
+            f"{model_path} has no tokenizer.json (needed by the onnx and static backends)"
+        )
+    tokenizer = Tokenizer.from_file(str(path))
+    if max_length:
+        tokenizer.enable_truncation(max_length=max_length)
+    else:
+        tokenizer.no_truncation()
+    pad = (tokenizer.padding or {}).get("pad_token", "[PAD]")
+    pad_id = tokenizer.token_to_id(pad)
+    tokenizer.enable_padding(pad_id=pad_id if pad_id is not None else 0, pad_token=pad)
+    return tokenizer
+
+
+def _atomic_target(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+
+
+def _load_transformer(model_path: Path):  # type: ignore[no-untyped-def]
+    _offline()
+    try:
+        from transformers import AutoModel
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ModelNotAvailable("exporting the model needs transformers and torch") from exc
+    try:
+        return AutoModel.from_pretrained(
+            str(model_path), local_files_only=True, attn_implementation="eager"
+        ).eval()
+    except Exception as exc:  # any loading failure is a configuration problem, said plainly
+        raise ModelNotAvailable(f"cannot load the model at {model_path}: {exc}") from exc
+
+
+def export_onnx(model_path: Path, target: Path) -> Path:
+    """Export the transformer of ``model_path`` (last hidden state) to ``target`` with torch.onnx."""
+    import torch
+
+    started = time.perf_counter()
+    model = _load_transformer(model_path)
+    has_types = int(getattr(model.config, "type_vocab_size", 0) or 0) > 0
+    names = [n for n in ONNX_INPUTS if n != "token_type_ids" or has_types]
+
+    class _Wrapper(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            return self.inner(**dict(zip(names, inputs, strict=True))).last_hidden_state
+
+    dummy = tuple(torch.ones((2, 8), dtype=torch.long) for _ in names)
+    tmp = _atomic_target(target)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about shapes that are constant for this model
+        torch.onnx.export(
+            _Wrapper(model),
+            dummy,
+            str(tmp),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    os.replace(tmp, target)
+    logger.info("exported %s to ONNX in %.1f s", model_path.name, time.perf_counter() - started)
+    return target
+
+
+def quantize_onnx(source: Path, target: Path) -> Path:
+    """Dynamic int8 quantisation of the MatMul weights, per output channel (cosine to fp32 about 0.99)."""
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise ModelNotAvailable(
+            "the onnx-int8 backend needs onnxruntime and onnx: pip install 'insight-search[onnx]'"
+        ) from exc
+    tmp = _atomic_target(target)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantiser logs a generic "consider pre-processing" hint on the root
+    try:
+        quantize_dynamic(
+            str(source),
+            str(tmp),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
+    finally:
+        root.setLevel(level)
+    os.replace(tmp, target)
+    return target
+
+
+def onnx_model_file(model_path: Path, cache_dir: Path, fingerprint: str, *, int8: bool) -> Path:
+    """The exported (and maybe quantised) ONNX file for the model, made now if missing."""
+    folder = cache_dir / fingerprint.replace(":", "_").replace("/", "_")
+    fp32 = folder / "model-fp32.onnx"
+    if not fp32.exists():
+        logger.warning("exporting %s to ONNX in %s (once)", model_path.name, folder)
+        export_onnx(model_path, fp32)
+    if not int8:
+        return fp32
+    q8 = folder / "model-int8.onnx"
+    if not q8.exists():
+        quantize_onnx(fp32, q8)
+    return q8
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+
+class OnnxEmbedder:
+    """The sentence-transformers model run by ONNX Runtime (fp32 or int8), mean or CLS pooled."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        model_id: str,
+        dimension: int,
+        cache_dir: Path,
+        int8: bool = True,
+        batch_size: int = 32,
+        max_seq_length: int = 256,
+        threads: int = 0,
+    ) -> None:
+        self.path = model_path
+        self.model_id = model_id
+        self.dimension = dimension
+        self.backend = "onnx-int8" if int8 else "onnx"
+        self.batch_size = batch_size
+        self._pooling = _check_architecture(model_path)
+        self._cache_dir = cache_dir
+        self._int8 = int8
+        self._threads = threads
+        self._max_seq_length = max_seq_length
+        self._sessions: dict[int, Any] = {}
+        self._path: Path | None = None
+        self._tokenizer: Any = None
+        self._inputs: list[str] = []
+
+    def _load(self, n_texts: int) -> Any:
+        """The session for a call of ``n_texts``: one thread for a query or two (a thread team costs more
+        than it gives there, above all on a busy machine), else ``threads`` (0 = ONNX Runtime's default)."""
+        threads = 1 if n_texts <= SINGLE_THREAD_MAX_TEXTS else self._threads
+        session = self._sessions.get(threads)
+        if session is None:
+            try:
+                import onnxruntime as ort
+            except ImportError as exc:
+                raise ModelNotAvailable(
+                    "the onnx backends need onnxruntime and onnx: pip install 'insight-search[onnx]'"
+                ) from exc
+            if self._path is None:
+                fingerprint = self.model_id.rsplit(":", 1)[0]
+                self._path = onnx_model_file(self.path, self._cache_dir, fingerprint, int8=self._int8)
+                self._tokenizer = load_tokenizer(self.path, self._max_seq_length)
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            if threads:
+                options.intra_op_num_threads = threads
+            options.log_severity_level = 3
+            session = ort.InferenceSession(str(self._path), options, providers=["CPUExecutionProvider"])
+            self._inputs = [i.name for i in session.get_inputs()]
+            self._sessions[threads] = session
+        return session
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        session = self._load(len(texts))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        # Longest first, so each sub-batch pads to lengths close to its own.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        for start in range(0, len(order), self.batch_size):
+            part = order[start : start + self.batch_size]
+            encodings = self._tokenizer.encode_batch([texts[i] for i in part])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = session.run(None, {n: feeds[n] for n in self._inputs})[0]
+            if self._pooling == "cls":
+                pooled = hidden[:, 0, :]
+            else:
+                m = mask[..., None].astype(np.float32)
+                pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+            out[part] = pooled
+        return _normalise(out)
+
+
+def distill_static(model_path: Path, target: Path, *, dims: int = STATIC_DIMS, batch_size: int = 512) -> Path:
+    """Distil a static model (model2vec's recipe) from the transformer at ``model_path`` into ``target``
+    (an ``.npy`` matrix, one row per vocabulary id)."""
+    import torch
+
+    started = time.perf_counter()
+    model = _load_transformer(model_path)
+    vocab = json.loads((model_path / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    tokenizer = load_tokenizer(model_path, None)
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    if cls_id is None or sep_id is None:
+        raise ModelNotAvailable(
+            f"{model_path}: the static backend needs a BERT-style ([CLS]/[SEP]) tokenizer"
+        )
+    n = max(vocab.values()) + 1
+    hidden = np.zeros((n, model.config.hidden_size), dtype=np.float32)
+    ids = torch.arange(n, dtype=torch.long)
+    with torch.inference_mode():
+        for start in range(0, n, batch_size):
+            part = ids[start : start + batch_size]
+            batch = torch.stack([torch.full_like(part, cls_id), part, torch.full_like(part, sep_id)], dim=1)
+            out = model(input_ids=batch, attention_mask=torch.ones_like(batch)).last_hidden_state
+            hidden[start : start + len(part)] = out.mean(dim=1).numpy()
+    # PCA (eigen-decomposition of the covariance), signs fixed so the result is deterministic.
+    centred = hidden - hidden.mean(axis=0)
+    eigvals, eigvecs = np.linalg.eigh((centred.T @ centred) / (n - 1))
+    components = eigvecs[:, ::-1][:, : min(dims, hidden.shape[1])]
+    reduced = centred @ components
+    reduced *= np.sign(reduced[np.abs(reduced).argmax(axis=0), range(reduced.shape[1])])
+    # Zipf estimate of token frequency by vocabulary rank, then SIF weighting (rare tokens weigh more).
+    inv_rank = 1.0 / np.arange(2, n + 2)
+    weights = SIF_COEFFICIENT / (SIF_COEFFICIENT + inv_rank / inv_rank.sum())
+    table = (reduced * weights[:, None]).astype(np.float32)
+    tmp = _atomic_target(target)
+    with tmp.open("wb") as f:
+        np.save(f, table)
+    os.replace(tmp, target)
+    logger.info("distilled a static model from %s in %.1f s", model_path.name, time.perf_counter() - started)
+    return target
+
+
+class StaticEmbedder:
+    """Mean of distilled static token vectors, L2-normalised (no transformer at embedding time)."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        model_id: str,
+        cache_dir: Path,
+        dims: int = STATIC_DIMS,
+        max_tokens: int = 512,
+    ) -> None:
+        self.path = model_path
+        self.model_id = model_id
+        self.dimension = dims
+        self.backend = "static"
+        self._cache_dir = cache_dir
+        self._max_tokens = max_tokens
+        self._table: np.ndarray | None = None
+        self._tokenizer: Any = None
+        self._skip: frozenset[int] = frozenset()
+
+    def _load(self) -> np.ndarray:
+        if self._table is None:
+            fingerprint = self.model_id.rsplit(":", 1)[0]
+            folder = self._cache_dir / fingerprint.replace(":", "_").replace("/", "_")
+            target = folder / f"static-{self.dimension}.npy"
+            if not target.exists():
+                logger.warning("distilling a static model from %s into %s (once)", self.path.name, folder)
+                distill_static(self.path, target, dims=self.dimension)
+            table = np.load(target)
+            self.dimension = int(table.shape[1])
+            tokenizer = load_tokenizer(self.path, None)
+            tokenizer.no_padding()
+            self._tokenizer = tokenizer
+            self._skip = frozenset(
+                i for t in ("[CLS]", "[SEP]", "[PAD]") if (i := tokenizer.token_to_id(t)) is not None
+            )
+            self._table = table
+        return self._table
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        table = self._load()
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+        for row, e in enumerate(encodings):
+            ids = [i for i in e.ids[: self._max_tokens] if i not in self._skip]
+            if ids:
+                out[row] = table[ids].mean(axis=0)
+        return _normalise(out)
