@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     model_cache_dir: Path | None = None
     static_dims: int = 256
     embed_threads: int = 0  # ONNX Runtime threads; 0 = all cores
+    query_threads: int = 1  # threads for query-time embedding in search/serve (torch); 0 = leave as is
 
     # Chunking: sentences are packed into chunks of at most this many words (never across passages)
     chunk_words: int = 120

@@ -121,6 +121,12 @@ class SentenceTransformerEmbedder:
                 self.dimension = int(dim)
         return self._model
 
+    def limit_threads(self, threads: int) -> None:
+        """Use at most ``threads`` CPU threads for inference (process-wide torch setting)."""
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
