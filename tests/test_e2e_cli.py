@@ -102,3 +102,20 @@ def test_bad_file_is_named_and_exit_status_says_so(built, tmp_path):
     result = runner.invoke(app, ["index", str(corpus), "--index-dir", str(tmp_path / "i")])
     assert result.exit_code == 1
     assert "junk.xlsx" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_index_and_search_honour_the_configured_backend(tmp_path, monkeypatch):
+    # `index` and `search` must build and open the same embedder, whatever backend is configured.
+    monkeypatch.setenv("INSIGHT_SEARCH_EMBEDDING_BACKEND", "static")
+    monkeypatch.setenv("INSIGHT_SEARCH_MODEL_CACHE_DIR", str(tmp_path / "models"))
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    index_dir = tmp_path / "i"
+    built = runner.invoke(app, ["index", str(corpus), "--index-dir", str(index_dir)])
+    assert built.exit_code == 0, built.output
+    manifest = json.loads(runner.invoke(app, ["info", "--index-dir", str(index_dir), "--json"]).stdout)
+    assert "static" in manifest["model_id"]
+    out = _search(index_dir, "Monterrey", "--k", "3")
+    assert out["results"] and all(r["year"] in (2023, 2024) for r in out["results"])

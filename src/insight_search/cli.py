@@ -76,13 +76,11 @@ def _filters(year, year_from, year_to, country, agency, theme=None, section=None
 
 def run_index(paths: list[Path], settings: Settings, quiet: bool = False):  # type: ignore[no-untyped-def]
     """Build the index with progress bars; returns the report."""
-    from insight_search.embedding import SentenceTransformerEmbedder
+    from insight_search.embedding import make_embedder
     from insight_search.indexer import Progress as BuildProgress
     from insight_search.indexer import build_index
 
-    embedder = SentenceTransformerEmbedder(
-        settings.model, batch_size=settings.embed_batch_size, max_seq_length=settings.max_seq_length
-    )
+    embedder = make_embedder(settings)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -394,7 +392,7 @@ def serve(
     import uvicorn
 
     from insight_search.api.app import create_app
-    from insight_search.embedding import SentenceTransformerEmbedder
+    from insight_search.embedding import make_embedder
     from insight_search.indexer import index_is_current
 
     settings = _settings(index_dir)
@@ -407,7 +405,7 @@ def serve(
         updates["corpus_paths"] = corpus
     settings = settings.model_copy(update=updates)
     try:
-        embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size)
+        embedder = make_embedder(settings)
         if not no_build and not index_is_current(
             settings.index_dir, settings.corpus_paths, embedder.model_id
         ):
