@@ -43,6 +43,7 @@ from datetime import date  # noqa: E402
 from importlib import metadata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from bench_common import cpu_model  # noqa: E402
 from insight_search.sentence_ranking import rank_sentences  # noqa: E402
 from insight_search.text import split_sentences  # noqa: E402
 
@@ -207,15 +208,7 @@ def evaluate(articles: Sequence[Article], systems: dict[str, Selector]) -> dict[
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
+    return f"{cpu_model()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
 
 
 def versions() -> dict[str, str]:
