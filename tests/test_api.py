@@ -249,7 +249,7 @@ def test_api_key_guards_every_route_but_health_and_the_page(
     settings, embedder = fake_built
     app = create_app(settings.model_copy(update={"api_key": "s3cret"}), embedder=embedder, limits=NO_LIMITS)
     with client_for(app) as c:
-        for path in ("/search?q=care", "/facets", "/tools", "/ready", "/chunks/x"):
+        for path in ("/search?q=care", "/facets", "/tools", "/ready", "/chunks/x", "/openapi.json", "/docs"):
             r = c.get(path)
             assert r.status_code == 401 and "API key" in r.json()["detail"], path
         assert c.get("/search?q=care", headers={"X-API-Key": "wrong"}).status_code == 401

@@ -71,7 +71,7 @@ def create_app(
         description=(
             "Semantic search and extractive summaries over UN results reporting. "
             "When the server has an API key, send it as `X-API-Key: KEY` or `Authorization: Bearer KEY` "
-            "(every API route and /mcp; /health, the search page, /docs and /openapi.json stay open). "
+            "(every API route, /mcp, /docs and /openapi.json; only /health and the search page stay open). "
             "Chatbot tools: `GET /tools` (function definitions) and MCP (streamable HTTP) at `/mcp`."
         ),
         lifespan=lifespan,

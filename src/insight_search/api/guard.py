@@ -21,10 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from insight_search.config import Settings
 
 API_KEY_HEADER = "X-API-Key"
-# Open without the key: liveness, the search page and its files, the API description.
-PUBLIC_PATHS = frozenset(
-    {"/health", "/", "/favicon.ico", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-)
+# Open without the key: liveness, and the search page with its files (they hold no index data; the page
+# asks for the key). Everything else needs it, the API description (/openapi.json, /docs) included.
+PUBLIC_PATHS = frozenset({"/health", "/", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
 UNLIMITED_PATHS = frozenset({"/health"})
 
