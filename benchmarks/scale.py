@@ -265,7 +265,11 @@ def probe(index_dir: Path, queries_file: Path) -> None:
     lexical_bytes = sum(int(a.nbytes) for a in data.lexical.retriever.scores.values() if hasattr(a, "nbytes"))
     out = {
         "ef_sweep": sweep,
-        "dense_index_bytes_estimate": int((index_dir_version(index_dir) / "dense.faiss").stat().st_size),
+        "dense_index_bytes_estimate": sum(
+            f.stat().st_size
+            for f in index_dir_version(index_dir).iterdir()
+            if f.name in ("dense.faiss", "vectors.f32")
+        ),
         "bm25_arrays_bytes": lexical_bytes,
         "load_s": round(load_s, 1),
         "rss_before_load_bytes": before,

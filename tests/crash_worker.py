@@ -32,7 +32,8 @@ def main() -> None:
     handler.setFormatter(logging.Formatter("%(message)s"))
     logging.getLogger("insight_search.store").addHandler(handler)
     logging.getLogger("insight_search.store").setLevel(logging.INFO)
-    settings = Settings(index_dir=index_dir, embed_batch_size=1)  # small batches: many cache transactions
+    # small batches: many cache transactions; small windows: kills land between windows of a streamed build
+    settings = Settings(index_dir=index_dir, embed_batch_size=1, index_window=16)
     progress = Progress(on_file=lambda p: say("reading"), on_embed_start=lambda n: say("embedding"))
     build_index([corpus], settings, SlowEmbedder(), progress=progress)
     say("done")

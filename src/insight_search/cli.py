@@ -91,18 +91,21 @@ def run_index(paths: list[Path], settings: Settings, quiet: bool = False):  # ty
         transient=False,
     ) as bars:
         reading = bars.add_task("reading files", total=None)
-        embedding: list[Any] = []
+        embedding = bars.add_task("embedding chunks", total=None)
+        queued = [0]
 
-        def on_embed_start(total: int) -> None:
-            bars.update(reading, total=bars.tasks[0].completed)
-            embedding.append(bars.add_task("embedding chunks", total=total))
+        def on_embed_start(window: int) -> None:  # once per window: the total grows as files are read
+            queued[0] += window
+            bars.update(embedding, total=queued[0])
 
         hooks = BuildProgress(
             on_file=lambda p: bars.advance(reading),
             on_embed_start=on_embed_start,
-            on_embedded=lambda n: bars.advance(embedding[0], n),
+            on_embedded=lambda n: bars.advance(embedding, n),
         )
-        return build_index(paths, settings, embedder, progress=hooks)
+        report = build_index(paths, settings, embedder, progress=hooks)
+        bars.update(reading, total=report.files)
+        return report
 
 
 @app.command()

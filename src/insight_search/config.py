@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     embed_threads: int = 0  # ONNX Runtime threads; 0 = all cores
     query_threads: int = 1  # threads for query-time embedding in search/serve (torch); 0 = leave as is
 
+    # Indexing streams: chunks are embedded and written this many at a time (bigger windows sort texts by
+    # length and drop repeats over more of the corpus, and hold more in memory: about 2 KB a chunk)
+    index_window: int = Field(default=8192, ge=1)
+
     # Chunking: sentences are packed into chunks of at most this many words (never across passages)
     chunk_words: int = 120
     # Index each chunk after its document's title, for BM25 and/or for the embedding (the text shown stays

@@ -6,6 +6,10 @@ error below 1e-4, so the graph search ranks as with float32). A restricted searc
 them exactly with numpy; over many it asks FAISS with an id selector, so filters apply before ranking and
 never shrink the result list. Indexes saved by earlier versions (``IndexHNSWFlat``) still load.
 
+On disk, an exact index is the raw float32 matrix (``vectors.f32``, row i = chunk i): the indexer appends
+vectors to it batch by batch and never holds them all, and loading fills FAISS from it block by block. An HNSW
+index is FAISS's own file (``dense.faiss``), built from the same matrix read in blocks.
+
 Single queries are searched on one thread: FAISS's OpenMP team costs more than it gives for one query, and
 far more on a busy machine.
 """
@@ -13,6 +17,7 @@ far more on a busy machine.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,9 @@ import numpy as np
 
 from insight_search.fusion import Ranked
 
+DENSE_FILE = "dense.faiss"
+VECTORS_FILE = "vectors.f32"
+BLOCK_ROWS = 16_384  # vectors read or added at a time
 EXACT_SUBSET_MAX = 50_000  # restricted searches over at most this many ids are scored exactly
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
@@ -34,6 +42,8 @@ HNSW_LARGE = 500_000
 
 def ef_search_for(size: int) -> int:
     return HNSW_EF_SEARCH_LARGE if size > HNSW_LARGE else HNSW_EF_SEARCH
+
+
 PARALLEL_MIN_QUERIES = 16  # fewer queries than this are searched on one thread
 
 
@@ -79,19 +89,32 @@ class DenseIndex:
     def size(self) -> int:
         return int(self.index.ntotal)
 
+    @staticmethod
+    def _empty(dim: int, size: int, flat_max: int) -> faiss.Index:
+        if size <= flat_max:
+            return faiss.IndexFlatIP(dim)
+        fp16 = faiss.ScalarQuantizer.QT_fp16
+        index = faiss.IndexHNSWSQ(dim, fp16, HNSW_M, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = ef_search_for(size)
+        index.train(np.zeros((1, dim), np.float32))  # fp16 needs no statistics; FAISS asks for a call
+        return index
+
     @classmethod
     def build(cls, vectors: np.ndarray, *, flat_max: int = 200_000) -> DenseIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        dim = vectors.shape[1]
-        if len(vectors) <= flat_max:
-            index: faiss.Index = faiss.IndexFlatIP(dim)
-        else:
-            fp16 = faiss.ScalarQuantizer.QT_fp16
-            index = faiss.IndexHNSWSQ(dim, fp16, HNSW_M, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]
-            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            index.hnsw.efSearch = ef_search_for(len(vectors))
-            index.train(vectors[: min(len(vectors), 1000)])  # fp16 needs no statistics; FAISS asks for a call
+        index = cls._empty(vectors.shape[1], len(vectors), flat_max)
         index.add(vectors)
+        return cls(index)
+
+    @classmethod
+    def from_vector_file(cls, path: Path, dim: int, *, flat_max: int = 200_000) -> DenseIndex:
+        """The index over a raw float32 matrix file, read ``BLOCK_ROWS`` rows at a time."""
+        size = vector_file_rows(path, dim)
+        index = cls._empty(dim, size, flat_max)
+        with path.open("rb") as f:
+            while block := f.read(BLOCK_ROWS * dim * 4):
+                index.add(np.frombuffer(block, dtype=np.float32).reshape(-1, dim))
         return cls(index)
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Ranked]:
@@ -133,9 +156,45 @@ class DenseIndex:
             out.append([(int(allowed[j]), float(s[j])) for j in best])
         return out
 
-    def save(self, path: Path) -> None:
-        faiss.write_index(self.index, str(path))
+    def save(self, folder: Path) -> None:
+        """Write into ``folder``: ``vectors.f32`` for an exact index, ``dense.faiss`` for HNSW."""
+        if self.kind == "flat":
+            with (folder / VECTORS_FILE).open("wb") as f:
+                for start in range(0, self.size, BLOCK_ROWS):
+                    f.write(np.ascontiguousarray(self.vectors[start : start + BLOCK_ROWS]).tobytes())
+        else:
+            faiss.write_index(self.index, str(folder / DENSE_FILE))
 
     @classmethod
-    def load(cls, path: Path) -> DenseIndex:
-        return cls(faiss.read_index(str(path)))
+    def load(cls, folder: Path, dim: int) -> DenseIndex:
+        if (folder / DENSE_FILE).exists():  # HNSW, or an exact index saved by format 1
+            return cls(faiss.read_index(str(folder / DENSE_FILE)))
+        return cls.from_vector_file(folder / VECTORS_FILE, dim, flat_max=1 << 62)
+
+
+def vector_file_rows(path: Path, dim: int) -> int:
+    if dim <= 0:
+        raise ValueError(f"{path}: the vector dimension is unknown")
+    size = os.path.getsize(path)
+    if size % (dim * 4):
+        raise ValueError(f"{path}: {size} bytes is not a whole number of {dim}-dimension float32 vectors")
+    return size // (dim * 4)
+
+
+class VectorWriter:
+    """Appends float32 rows to a raw matrix file (the exact index's on-disk form)."""
+
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path, self.dim, self.rows = path, dim, 0
+        self._file = path.open("wb")
+
+    def write(self, vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        self._file.write(vectors.tobytes())
+        self.rows += len(vectors)
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()

@@ -2,6 +2,12 @@
 
 Each build reflects exactly what the given paths hold now: new and changed files are added, vanished ones
 disappear. Unchanged text is not embedded again (the embedding cache is keyed by model and text hash).
+
+The build streams: readers yield documents one at a time, each new document's chunks join a window of
+``settings.index_window`` chunks, and a full window is embedded (each distinct text once, longest first)
+and appended to the version being written (:class:`store.VersionWriter`). Memory therefore depends on the
+window, not on the corpus; only the final BM25 matrix (and the HNSW graph of a very large index) grows
+with it.
 """
 
 from __future__ import annotations
@@ -10,21 +16,17 @@ import dataclasses
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 from insight_search import store
 from insight_search.chunking import chunk_document
 from insight_search.config import Settings
-from insight_search.dense import DenseIndex
 from insight_search.embedding import Embedder, EmbeddingCache, embed_with_cache
 from insight_search.errors import InsightSearchError, UnreadableFile
-from insight_search.lexical import LexicalIndex
-from insight_search.models import Chunk, Document, FundingRecord
+from insight_search.models import Chunk, Document
 from insight_search.sources.registry import iter_corpus_files, read_file
 
 logger = logging.getLogger(__name__)
@@ -57,12 +59,14 @@ class Progress:
     """Callbacks for long work; the CLI turns them into progress bars."""
 
     on_file: Callable[[Path], None] | None = None
-    on_embed_start: Callable[[int], None] | None = None
-    on_embedded: Callable[[int], None] | None = None
+    on_embed_start: Callable[[int], None] | None = None  # a window of n chunks goes to the embedder
+    on_embedded: Callable[[int], None] | None = None  # n more chunks have vectors (embedded or cached)
 
 
 @dataclass
 class Corpus:
+    """What reading the corpus paths found. ``documents`` is filled by :func:`collect_corpus` only."""
+
     documents: dict[str, Document] = field(default_factory=dict)
     problems: list[FileProblem] = field(default_factory=list)
     files: int = 0
@@ -80,6 +84,23 @@ def _merge_duplicate(existing: Document, new: Document) -> Document:
 
 
 def collect_corpus(paths: Sequence[Path], progress: Progress | None = None) -> Corpus:
+    """Every document of the corpus in memory, repeats merged (for benchmarks; the build streams)."""
+    documents: dict[str, Document] = {}
+
+    def keep(doc: Document) -> None:
+        seen = documents.get(doc.doc_id)
+        documents[doc.doc_id] = doc if seen is None else _merge_duplicate(seen, doc)
+
+    corpus = read_corpus(paths, keep, progress)
+    corpus.documents = documents
+    return corpus
+
+
+def read_corpus(
+    paths: Sequence[Path], on_document: Callable[[Document], None], progress: Progress | None = None
+) -> Corpus:
+    """Read every corpus file, handing each document to ``on_document`` as it is read. Unreadable files and
+    bad records are listed in the result with their reason; the rest is read."""
     corpus = Corpus()
     digest = hashlib.sha256()
     failed: set[str] = set()
@@ -99,10 +120,7 @@ def collect_corpus(paths: Sequence[Path], progress: Progress | None = None) -> C
         try:
             digest.update(f"{item}\0{file_digest(item)}\0".encode())
             for doc in read_file(item, warn=warn):
-                if doc.doc_id in corpus.documents:
-                    corpus.documents[doc.doc_id] = _merge_duplicate(corpus.documents[doc.doc_id], doc)
-                else:
-                    corpus.documents[doc.doc_id] = doc
+                on_document(doc)
         except UnreadableFile as exc:
             warn(exc)
             failed.add(str(item))
@@ -141,7 +159,7 @@ def index_is_current(index_dir: Path, paths: Sequence[Path], model_id: str) -> b
         manifest = store.read_manifest(index_dir)
     except InsightSearchError:
         return False
-    if not manifest or manifest.get("format_version") != store.FORMAT_VERSION:
+    if not manifest or manifest.get("format_version") != store.FORMAT_VERSION:  # an older format: rebuild
         return False
     return manifest.get("model_id") == model_id and manifest.get("corpus_fingerprint") == corpus_fingerprint(
         paths
@@ -158,8 +176,45 @@ def indexed_text(chunk: Chunk, with_title: bool) -> str:
     return f"{title}\n{chunk.text}"
 
 
-def all_funding(docs: Iterable[Document]) -> list[FundingRecord]:
-    return [f for d in docs for f in d.funding]
+class _Pipeline:
+    """New documents -> chunks -> windows of chunks -> vectors (cache first) -> the version writer."""
+
+    def __init__(
+        self,
+        writer: store.VersionWriter,
+        embedder: Embedder,
+        cache: EmbeddingCache,
+        settings: Settings,
+        progress: Progress | None,
+    ) -> None:
+        self.writer, self.embedder, self.cache, self.settings = writer, embedder, cache, settings
+        self.progress = progress or Progress()
+        self.window: list[Chunk] = []
+        self.embedded = 0
+
+    def add_document(self, doc: Document) -> None:
+        if not self.writer.add_document(doc):
+            return  # a repeat: merged into the first, which already gave the chunks
+        self.window.extend(chunk_document(doc, self.settings.chunk_words))
+        if len(self.window) >= self.settings.index_window:
+            self.flush()
+
+    def flush(self) -> None:
+        chunks, self.window = self.window, []
+        if not chunks:
+            return
+        if self.progress.on_embed_start:
+            self.progress.on_embed_start(len(chunks))
+        vectors, embedded = embed_with_cache(
+            self.embedder,
+            [indexed_text(c, self.settings.title_in_dense) for c in chunks],
+            self.cache,
+            batch_size=max(self.settings.embed_batch_size * 8, 64),
+            progress=self.progress.on_embedded,
+        )
+        self.embedded += embedded
+        lexical = [indexed_text(c, self.settings.title_in_lexical) for c in chunks]
+        self.writer.add_chunks(chunks, vectors, lexical)
 
 
 def build_index(
@@ -173,68 +228,57 @@ def build_index(
     index_dir = settings.index_dir
     with store.build_lock(index_dir):
         store.clean_leftovers(index_dir)
-        corpus = collect_corpus(paths, progress)
-        docs = corpus.documents
-        chunks: list[Chunk] = []
-        for doc in docs.values():
-            chunks.extend(chunk_document(doc, settings.chunk_words))
-        if not chunks:
-            reasons = "; ".join(f"{p.path}: {p.reason}" for p in corpus.problems[:3])
-            raise InsightSearchError(
-                f"nothing to index in {', '.join(map(str, paths))}: "
-                f"{corpus.files} readable file(s) gave no text"
-                + (f" ({reasons})" if reasons else "")
-                + "; the index was not changed"
-            )
-        texts = [indexed_text(c, settings.title_in_dense) for c in chunks]
-        if progress and progress.on_embed_start:
-            progress.on_embed_start(len(texts))
+        writer = store.VersionWriter(
+            index_dir, int(embedder.dimension), flat_max=settings.flat_index_max, merge=_merge_duplicate
+        )
         cache = EmbeddingCache(index_dir / CACHE_FILE)
         try:
-            vectors, embedded = embed_with_cache(
-                embedder,
-                texts,
-                cache,
-                batch_size=max(settings.embed_batch_size * 8, 64),
-                progress=progress.on_embedded if progress else None,
+            pipeline = _Pipeline(writer, embedder, cache, settings, progress)
+            corpus = read_corpus(paths, pipeline.add_document, progress)
+            pipeline.flush()
+            if writer.chunks == 0:
+                reasons = "; ".join(f"{p.path}: {p.reason}" for p in corpus.problems[:3])
+                raise InsightSearchError(
+                    f"nothing to index in {', '.join(map(str, paths))}: "
+                    f"{corpus.files} readable file(s) gave no text"
+                    + (f" ({reasons})" if reasons else "")
+                    + "; the index was not changed"
+                )
+            counts = {
+                "documents": writer.documents,
+                "passages": writer.passages,
+                "chunks": writer.chunks,
+                "funding_records": writer.funding_records,
+                "files": corpus.files,
+            }
+            version = writer.commit(
+                {
+                    "model_id": embedder.model_id,
+                    "embedding_backend": str(getattr(embedder, "backend", "custom")),
+                    "model": settings.model,
+                    "dimension": int(embedder.dimension),
+                    "counts": counts,
+                    "corpus_paths": [str(p) for p in paths],
+                    "corpus_fingerprint": corpus.fingerprint,
+                    "chunk_words": settings.chunk_words,
+                    "title_in_lexical": settings.title_in_lexical,
+                    "title_in_dense": settings.title_in_dense,
+                    "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
             )
+        except BaseException:
+            writer.abort()
+            raise
         finally:
             cache.close()
-        if len(vectors) == 0:
-            vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
-        dense = DenseIndex.build(vectors, flat_max=settings.flat_index_max)
-        lexical = LexicalIndex.build([indexed_text(c, settings.title_in_lexical) for c in chunks])
-        manifest = {
-            "model_id": embedder.model_id,
-            "embedding_backend": str(getattr(embedder, "backend", "custom")),
-            "model": settings.model,
-            "dimension": int(embedder.dimension),
-            "dense_index": dense.kind,
-            "dense_storage": dense.storage,
-            "counts": {
-                "documents": len(docs),
-                "passages": sum(len(d.passages) for d in docs.values()),
-                "chunks": len(chunks),
-                "funding_records": sum(len(d.funding) for d in docs.values()),
-                "files": corpus.files,
-            },
-            "corpus_paths": [str(p) for p in paths],
-            "corpus_fingerprint": corpus.fingerprint,
-            "chunk_words": settings.chunk_words,
-            "title_in_lexical": settings.title_in_lexical,
-            "title_in_dense": settings.title_in_dense,
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        data = store.IndexData(manifest, chunks, docs, all_funding(docs.values()), dense, lexical)
-        version = store.save(index_dir, data)
         store.clean_leftovers(index_dir)
     return IndexReport(
         files=corpus.files,
-        documents=len(docs),
-        passages=manifest["counts"]["passages"],  # type: ignore[index]
-        chunks=len(chunks),
-        embedded=embedded,
-        cached=len(chunks) - embedded,
+        documents=writer.documents,
+        passages=writer.passages,
+        chunks=writer.chunks,
+        embedded=pipeline.embedded,
+        cached=writer.chunks - pipeline.embedded,
         seconds=time.perf_counter() - started,
         problems=tuple(corpus.problems),
         version=version.name,

@@ -1,11 +1,19 @@
-"""BM25 over chunk texts (bm25s), with accent/case folding, stop words and Snowball stemming."""
+"""BM25 over chunk texts (bm25s), with accent/case folding, stop words and Snowball stemming.
+
+:class:`LexicalBuilder` takes texts one at a time and spills their token ids to a file, so building the
+index of a large corpus holds the vocabulary and the final score matrix in memory, never the token lists
+(bm25s itself wants every tokenised text in a Python list).
+"""
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 import bm25s
 import numpy as np
@@ -44,9 +52,10 @@ class LexicalIndex:
     def build(
         cls, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75, method: str = "lucene"
     ) -> LexicalIndex:
-        retriever = bm25s.BM25(k1=k1, b=b, method=method)
-        retriever.index([tokenize(t) for t in texts], show_progress=False)
-        return cls(retriever)
+        builder = LexicalBuilder(k1=k1, b=b, method=method)
+        for text in texts:
+            builder.add(text)
+        return builder.finish()
 
     def query_tokens(self, text: str) -> list[str]:
         return [t for t in tokenize(text) if t in self.vocab]
@@ -81,3 +90,68 @@ class LexicalIndex:
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
         return cls(bm25s.BM25.load(str(path)))
+
+
+class _SpilledTokens:
+    """The token ids of every text, read back from the spill file in order (bm25s iterates three times)."""
+
+    BLOCK = 1 << 20  # token ids read per file access
+
+    def __init__(self, spill: BinaryIO, lengths: array) -> None:
+        self.spill, self.lengths = spill, lengths
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        self.spill.seek(0)
+        buffer = np.zeros(0, dtype=np.int32)
+        pos = 0
+        for n in self.lengths:
+            if pos + n > len(buffer):
+                fresh = np.frombuffer(self.spill.read(4 * max(self.BLOCK, n)), dtype=np.int32)
+                buffer = np.concatenate([buffer[pos:], fresh])
+                pos = 0
+            yield buffer[pos : pos + n].tolist()
+            pos += n
+
+
+class LexicalBuilder:
+    """BM25 index built text by text: ``add`` each chunk's text in order, then ``finish``.
+
+    Token ids go to ``spill`` (a file in the index being built) or to memory when none is given."""
+
+    def __init__(
+        self, spill: Path | None = None, *, k1: float = 1.2, b: float = 0.75, method: str = "lucene"
+    ) -> None:
+        self.params = {"k1": k1, "b": b, "method": method}
+        self.vocab: dict[str, int] = {}
+        self.lengths = array("I")
+        self.spill_path = spill
+        self.spill: BinaryIO = spill.open("w+b") if spill else io.BytesIO()
+
+    def add(self, text: str) -> None:
+        vocab = self.vocab
+        ids = array("i", (vocab.setdefault(t, len(vocab)) for t in tokenize(text)))
+        self.spill.write(ids.tobytes())
+        self.lengths.append(len(ids))
+
+    def finish(self) -> LexicalIndex:
+        """The index over every added text (text i = document i). Removes the spill file."""
+        try:
+            self.spill.flush()
+            retriever = bm25s.BM25(**self.params)  # type: ignore[arg-type]
+            with np.errstate(invalid="ignore", divide="ignore"):  # texts without a single word: 0/0, unused
+                retriever.scores = retriever.build_index_from_ids(
+                    unique_token_ids=list(range(len(self.vocab))),
+                    corpus_token_ids=_SpilledTokens(self.spill, self.lengths),  # type: ignore[arg-type]
+                    show_progress=False,
+                )
+        finally:
+            self.spill.close()
+            if self.spill_path:
+                self.spill_path.unlink(missing_ok=True)
+        # as bm25s.BM25.index does: an empty token after the vocabulary
+        retriever.vocab_dict = {**self.vocab, "": len(self.vocab)}
+        retriever.unique_token_ids_set = set(retriever.vocab_dict.values())
+        return LexicalIndex(retriever)

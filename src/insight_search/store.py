@@ -6,11 +6,16 @@ crash at any moment leaves the previous version whole; leftovers are removed by 
 ``<index_dir>/.lock`` while it works. Files of a version:
 
 * ``manifest.json``: format version, model id and dimension, counts, corpus fingerprint, build time
-* ``dense.faiss``: FAISS index, row i = chunk i
+* ``vectors.f32`` (exact index: raw float32 matrix, row i = chunk i) or ``dense.faiss`` (HNSW index)
 * ``lexical/``: bm25s index, document i = chunk i
 * ``chunks.jsonl``: one chunk per line (document metadata lives with the document)
 * ``documents.jsonl``: documents with their passages and metadata
 * ``funding.jsonl``: funding and resource records
+
+:class:`VersionWriter` writes a version as the corpus streams in: documents are staged in a SQLite file by id
+(so repeats merge without keeping them in memory), chunks, vectors and token ids are appended to files. Only
+the BM25 vocabulary and, at the end, the BM25 matrix (and the HNSW graph above ``flat_max`` chunks) are held
+in memory: what the server needs in memory to answer anyway.
 """
 
 from __future__ import annotations
@@ -22,20 +27,24 @@ import logging
 import os
 import secrets
 import shutil
+import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from insight_search.dense import DenseIndex
+import numpy as np
+
+from insight_search.dense import VECTORS_FILE, DenseIndex, VectorWriter
 from insight_search.errors import IndexCorrupt, IndexNotFound, InsightSearchError, ModelMismatch
-from insight_search.lexical import LexicalIndex
+from insight_search.lexical import LexicalBuilder, LexicalIndex
 from insight_search.models import Chunk, Document, FundingRecord, Passage, SourceRef
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: an exact dense index is stored as vectors.f32
+READABLE_FORMATS = (1, 2)  # 1: every dense index in dense.faiss
 CURRENT = "CURRENT"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
@@ -186,19 +195,18 @@ def clean_leftovers(index_dir: Path, keep: int = 2) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def save(index_dir: Path, data: IndexData) -> Path:
-    """Write ``data`` as a new version and make it current atomically. Returns the version folder."""
+def _new_version(index_dir: Path) -> tuple[str, Path]:
+    """A fresh version name and its temporary folder (removed by ``clean_leftovers`` if the build dies)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     name = f"v-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(4)}"
     tmp = index_dir / f"{TMP_PREFIX}{name}"
     tmp.mkdir()
-    logger.info("writing index version %s", name)
-    data.dense.save(tmp / "dense.faiss")
-    data.lexical.save(tmp / "lexical")
-    _write_jsonl(tmp / "chunks.jsonl", (chunk_to_dict(c) for c in data.chunks))
-    _write_jsonl(tmp / "documents.jsonl", (document_to_dict(d) for d in data.documents.values()))
-    _write_jsonl(tmp / "funding.jsonl", (asdict(f) for f in data.funding))
-    manifest = dict(data.manifest, format_version=FORMAT_VERSION)
+    return name, tmp
+
+
+def _publish(index_dir: Path, name: str, tmp: Path, manifest: dict[str, Any]) -> Path:
+    """Write the manifest, make every file durable, rename the folder into place and point CURRENT at it."""
+    manifest = dict(manifest, format_version=FORMAT_VERSION)
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     for written in tmp.rglob("*"):
         if written.is_file():
@@ -218,13 +226,117 @@ def save(index_dir: Path, data: IndexData) -> Path:
     return final
 
 
+def save(index_dir: Path, data: IndexData) -> Path:
+    """Write ``data`` (already in memory) as a new version and make it current atomically."""
+    name, tmp = _new_version(index_dir)
+    logger.info("writing index version %s", name)
+    data.dense.save(tmp)
+    data.lexical.save(tmp / "lexical")
+    _write_jsonl(tmp / "chunks.jsonl", (chunk_to_dict(c) for c in data.chunks))
+    _write_jsonl(tmp / "documents.jsonl", (document_to_dict(d) for d in data.documents.values()))
+    _write_jsonl(tmp / "funding.jsonl", (asdict(f) for f in data.funding))
+    return _publish(index_dir, name, tmp, data.manifest)
+
+
+class VersionWriter:
+    """Writes one index version as documents and chunks arrive, holding none of them in memory.
+
+    ``add_document`` stages a document (a repeated id is merged into the first with ``merge`` and gives no
+    new chunks); ``add_chunks`` appends chunks in index order with their vectors and the text BM25 indexes;
+    ``commit`` finishes the indexes and makes the version current; ``abort`` removes it. Use only while
+    holding :func:`build_lock`."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        dimension: int,
+        *,
+        flat_max: int,
+        merge: Callable[[Document, Document], Document],
+    ) -> None:
+        self.index_dir, self.dimension, self.flat_max, self.merge = index_dir, dimension, flat_max, merge
+        self.name, self.tmp = _new_version(index_dir)
+        self.documents = self.passages = self.funding_records = self.chunks = 0
+        self._staging = sqlite3.connect(self.tmp / ".documents.sqlite", isolation_level=None)
+        self._staging.execute("PRAGMA journal_mode=OFF")
+        self._staging.execute("PRAGMA synchronous=OFF")
+        self._staging.execute("CREATE TABLE docs (seq INTEGER PRIMARY KEY, doc_id TEXT UNIQUE, body TEXT)")
+        self._staging.execute("BEGIN")
+        self._chunks = (self.tmp / "chunks.jsonl").open("w", encoding="utf-8")
+        self._vectors = VectorWriter(self.tmp / VECTORS_FILE, dimension)
+        self._lexical = LexicalBuilder(self.tmp / ".tokens.i32")
+
+    def add_document(self, doc: Document) -> bool:
+        """Stage ``doc``; False when its id was seen before (merged, no new chunks)."""
+        row = self._staging.execute("SELECT body FROM docs WHERE doc_id = ?", (doc.doc_id,)).fetchone()
+        if row is not None:
+            merged = self.merge(document_from_dict(json.loads(row[0])), doc)
+            body = json.dumps(document_to_dict(merged), ensure_ascii=False)
+            self._staging.execute("UPDATE docs SET body = ? WHERE doc_id = ?", (body, doc.doc_id))
+            return False
+        body = json.dumps(document_to_dict(doc), ensure_ascii=False)
+        self._staging.execute("INSERT INTO docs (doc_id, body) VALUES (?, ?)", (doc.doc_id, body))
+        self.documents += 1
+        self.passages += len(doc.passages)
+        self.funding_records += len(doc.funding)
+        return True
+
+    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray, lexical_texts: Sequence[str]) -> None:
+        if not (len(chunks) == len(vectors) == len(lexical_texts)):
+            raise ValueError("add_chunks needs one vector and one text per chunk")
+        for chunk in chunks:
+            self._chunks.write(json.dumps(chunk_to_dict(chunk), ensure_ascii=False))
+            self._chunks.write("\n")
+        self._vectors.write(vectors)
+        for text in lexical_texts:
+            self._lexical.add(text)
+        self.chunks += len(chunks)
+
+    def commit(self, manifest: dict[str, Any]) -> Path:
+        """Finish the dense and BM25 indexes, write documents and funding, publish. Returns the version."""
+        logger.info("writing index version %s", self.name)
+        self._chunks.close()
+        self._vectors.close()
+        if self.chunks > self.flat_max:  # HNSW, built from the vector file block by block
+            vectors = self.tmp / VECTORS_FILE
+            dense = DenseIndex.from_vector_file(vectors, self.dimension, flat_max=self.flat_max)
+            dense.save(self.tmp)
+            vectors.unlink()
+            kind, storage = dense.kind, dense.storage
+            del dense
+        else:  # the vector file already is the exact index
+            kind, storage = "flat", "float32"
+        self._lexical.finish().save(self.tmp / "lexical")
+        self._staging.execute("COMMIT")
+        with (
+            (self.tmp / "documents.jsonl").open("w", encoding="utf-8") as docs,
+            (self.tmp / "funding.jsonl").open("w", encoding="utf-8") as funding,
+        ):
+            for (body,) in self._staging.execute("SELECT body FROM docs ORDER BY seq"):
+                docs.write(body + "\n")
+                for record in json.loads(body).get("funding") or ():
+                    funding.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._staging.close()
+        (self.tmp / ".documents.sqlite").unlink()
+        return _publish(
+            self.index_dir, self.name, self.tmp, dict(manifest, dense_index=kind, dense_storage=storage)
+        )
+
+    def abort(self) -> None:
+        """Drop the unfinished version (a crash instead leaves it to ``clean_leftovers``)."""
+        for closing in (self._chunks.close, self._vectors.close, self._staging.close):
+            with contextlib.suppress(Exception):
+                closing()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
 def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
     """Load the current version. Refuses an index built with another model than ``expected_model_id``."""
     version = current_version(index_dir)
     if version is None or not version.is_dir():
         raise IndexNotFound(f"no index in {index_dir}: build one with `insight-search index PATH...`")
     manifest = read_manifest(index_dir) or {}
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_FORMATS:
         raise IndexCorrupt(
             f"{version} has index format {manifest.get('format_version')!r}, "
             f"this version reads {FORMAT_VERSION}:"
@@ -240,7 +352,7 @@ def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
         documents = {d["doc_id"]: document_from_dict(d) for d in _read_jsonl(version / "documents.jsonl")}
         chunks = [chunk_from_dict(c, documents[c["doc_id"]]) for c in _read_jsonl(version / "chunks.jsonl")]
         funding = [funding_from_dict(f) for f in _read_jsonl(version / "funding.jsonl")]
-        dense = DenseIndex.load(version / "dense.faiss")
+        dense = DenseIndex.load(version, int(manifest.get("dimension") or 0))
         lexical = LexicalIndex.load(version / "lexical")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"cannot read the index in {version}: {exc}") from exc

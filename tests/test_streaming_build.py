@@ -1,0 +1,170 @@
+"""The build streams: windows of chunks, documents staged on disk, vectors and token ids spilled to files.
+
+A build in many small windows must write exactly the index a build in one window writes, repeats of a
+document across files must merge as they do in memory, and a failed or unfinished build must leave nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+import insight_search.lexical as lexical_mod
+from insight_search import store
+from insight_search.chunking import chunk_document
+from insight_search.config import Settings
+from insight_search.errors import IndexCorrupt
+from insight_search.indexer import build_index, collect_corpus, indexed_text
+from insight_search.lexical import LexicalBuilder, LexicalIndex
+from insight_search.models import Query
+from insight_search.search import Searcher
+
+from .conftest import SEED, FakeEmbedder, need_shared
+
+# Six small Latin America and Caribbean theme exports: 468 sub-outputs, 36 of them in two or more files.
+LAC_FILES = ("crime", "environment", "food", "governance", "poverty", "water")
+QUERIES = ("gender based violence", "water and sanitation", "food security of rural women", "climate policy")
+VERSION_FILES = {
+    "manifest.json",
+    "vectors.f32",
+    "lexical",
+    "chunks.jsonl",
+    "documents.jsonl",
+    "funding.jsonl",
+}
+
+
+@pytest.fixture(scope="module")
+def lac(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = need_shared("data", "uninfo-jwp", "latin-america-caribbean")
+    folder = tmp_path_factory.mktemp("lac")
+    for name in LAC_FILES:
+        shutil.copy(source / f"{name}.xlsx", folder / f"{name}.xlsx")
+    return folder
+
+
+def _build(corpus: Path, index_dir: Path, **settings: object) -> tuple[Path, FakeEmbedder]:
+    embedder = FakeEmbedder()
+    build_index([corpus], Settings(index_dir=index_dir, **settings), embedder)  # type: ignore[arg-type]
+    version = store.current_version(index_dir)
+    assert version is not None
+    return version, embedder
+
+
+def test_a_build_in_small_windows_writes_the_same_index_as_one_window(lac: Path, tmp_path: Path):
+    whole, whole_embedder = _build(lac, tmp_path / "whole", index_window=1_000_000)
+    windowed, windowed_embedder = _build(lac, tmp_path / "windowed", index_window=7)
+    assert {p.name for p in windowed.iterdir()} == VERSION_FILES  # no staging or spill file is left
+    for name in ("chunks.jsonl", "documents.jsonl", "funding.jsonl", "vectors.f32"):
+        assert (whole / name).read_bytes() == (windowed / name).read_bytes(), name
+    manifest = json.loads((windowed / "manifest.json").read_text())
+    assert manifest["counts"] == json.loads((whole / "manifest.json").read_text())["counts"]
+    assert manifest["dense_index"] == "flat"
+
+    # Each distinct text was embedded once, in one window or across windows (the cache carries repeats over).
+    corpus = collect_corpus([lac])
+    chunks = [c for d in corpus.documents.values() for c in chunk_document(d)]
+    distinct = len({indexed_text(c, False) for c in chunks})
+    assert whole_embedder.texts_embedded == windowed_embedder.texts_embedded == distinct
+
+    # The streamed build holds what the in-memory reading gives: same documents, repeats merged the same way.
+    docs = [json.loads(line) for line in (windowed / "documents.jsonl").read_text().splitlines()]
+    assert [d["doc_id"] for d in docs] == list(corpus.documents)
+    merged = [d for d in docs if len(d["metadata"].get("themes") or ()) > 1]
+    assert len(merged) == 36
+    for d in merged:
+        assert d["metadata"]["themes"] == list(corpus.documents[d["doc_id"]].metadata["themes"])
+    assert [c.chunk_id for c in store.load(tmp_path / "windowed").chunks] == [c.chunk_id for c in chunks]
+
+    a, b = store.load(tmp_path / "whole"), store.load(tmp_path / "windowed")
+    for q in QUERIES:
+        np.testing.assert_array_equal(a.lexical.scores(q), b.lexical.scores(q))
+        ranked_a = Searcher(a, FakeEmbedder()).search(Query(text=q, k=10))
+        ranked_b = Searcher(b, FakeEmbedder()).search(Query(text=q, k=10))
+        assert [h.chunk.chunk_id for h in ranked_a.hits] == [h.chunk.chunk_id for h in ranked_b.hits]
+
+
+def test_above_flat_max_the_hnsw_index_is_built_from_the_vector_file(lac: Path, tmp_path: Path):
+    version, _ = _build(lac, tmp_path / "hnsw", index_window=50, flat_index_max=100)
+    assert {p.name for p in version.iterdir()} == VERSION_FILES - {"vectors.f32"} | {"dense.faiss"}
+    manifest = json.loads((version / "manifest.json").read_text())
+    assert manifest["dense_index"] == "hnsw" and manifest["dense_storage"] == "float16"
+    hnsw = store.load(tmp_path / "hnsw")
+    flat_version, _ = _build(lac, tmp_path / "flat")
+    flat = store.load(tmp_path / "flat")
+    assert hnsw.dense.size == flat.dense.size == manifest["counts"]["chunks"] > 100
+    query = FakeEmbedder().embed_batch(["violence against women and girls"])
+    best_hnsw = [i for i, _ in hnsw.dense.search(query, 10)[0]]
+    best_flat = [i for i, _ in flat.dense.search(query, 10)[0]]
+    assert len(set(best_hnsw) & set(best_flat)) >= 9
+
+
+class FailingEmbedder(FakeEmbedder):
+    def __init__(self, fail_at_call: int) -> None:
+        super().__init__()
+        self.fail_at_call = fail_at_call
+
+    def embed_batch(self, texts):  # type: ignore[no-untyped-def]
+        if self.calls + 1 >= self.fail_at_call:
+            raise RuntimeError("embedder broke down")
+        return super().embed_batch(texts)
+
+
+def test_a_build_that_fails_midway_leaves_the_previous_index_and_no_leftovers(lac: Path, tmp_path: Path):
+    index_dir = tmp_path / "index"
+    build_index([SEED], Settings(index_dir=index_dir), FakeEmbedder())
+    before = store.current_version(index_dir)
+    settings = Settings(index_dir=index_dir, index_window=20, embed_batch_size=1)
+    with pytest.raises(RuntimeError, match="broke down"):
+        build_index([lac], settings, FailingEmbedder(fail_at_call=5))
+    assert store.current_version(index_dir) == before
+    assert not [p for p in index_dir.iterdir() if p.name.startswith(store.TMP_PREFIX)]
+    assert store.load(index_dir).manifest["counts"]["files"] == 1
+
+
+def test_a_truncated_vector_file_is_reported_as_corrupt(tmp_path: Path):
+    index_dir = tmp_path / "index"
+    build_index([SEED], Settings(index_dir=index_dir), FakeEmbedder())
+    vectors = store.current_version(index_dir) / "vectors.f32"  # type: ignore[operator]
+    vectors.write_bytes(vectors.read_bytes()[:-3])
+    with pytest.raises(IndexCorrupt, match="float32 vectors"):
+        store.load(index_dir)
+
+
+def test_an_index_written_in_format_1_still_loads(tmp_path: Path):
+    index_dir = tmp_path / "index"
+    build_index([SEED], Settings(index_dir=index_dir), FakeEmbedder())
+    version = store.current_version(index_dir)
+    assert version is not None
+    expected = store.load(index_dir)
+    # Format 1 kept every dense index in FAISS's file and had no vectors.f32.
+    old = faiss.IndexFlatIP(FakeEmbedder.dimension)
+    old.add(np.ascontiguousarray(expected.dense.vectors))
+    faiss.write_index(old, str(version / "dense.faiss"))
+    (version / "vectors.f32").unlink()
+    manifest = json.loads((version / "manifest.json").read_text())
+    (version / "manifest.json").write_text(json.dumps(dict(manifest, format_version=1)))
+    again = store.load(index_dir)
+    np.testing.assert_array_equal(again.dense.vectors, expected.dense.vectors)
+    query = Query(text="care system in Monterrey", k=5)
+    hits = Searcher(again, FakeEmbedder()).search(query).hits
+    before = Searcher(expected, FakeEmbedder()).search(query).hits
+    assert [h.chunk.chunk_id for h in hits] == [h.chunk.chunk_id for h in before]
+
+
+def test_spilled_token_ids_are_read_back_across_block_boundaries(tmp_path: Path, monkeypatch):
+    texts = [SEED.read_text()[i : i + 400] for i in range(0, 6000, 300)] + ["", "the of and"]
+    in_memory = LexicalIndex.build(texts)
+    monkeypatch.setattr(lexical_mod._SpilledTokens, "BLOCK", 3)  # smaller than most texts
+    builder = LexicalBuilder(tmp_path / "tokens.i32")
+    for t in texts:
+        builder.add(t)
+    spilled = builder.finish()
+    assert not (tmp_path / "tokens.i32").exists()
+    for q in ("care system", "Monterrey regulations", "women economic empowerment", "zzzz"):
+        np.testing.assert_array_equal(spilled.scores(q), in_memory.scores(q))
