@@ -192,12 +192,13 @@ def main() -> None:
         {"machine": machine(), "embedder": args.embedder, "runs": rows, "growth_kb_per_chunk": growth},
     )
     print(
-        "| files | documents | chunks | time | floor | streaming peak | finishing peak | ru_maxrss | index on disk |"
+        "| files | documents | chunks | dense | time | floor | streaming peak | finishing peak | ru_maxrss | on disk |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['files']} ({r['failed_files']} rejected) | {r['documents']:,} | {r['chunks']:,} | {r['dense_index']} | "
+            f"| {r['files']} ({r['failed_files']} rejected) | {r['documents']:,} | {r['chunks']:,} | "
+            f"{r['dense_index']} | "
             f"{r['seconds']:.0f} s | {r['floor_mb']:,.0f} MB | {r['stream_peak_mb']:,.0f} MB | "
             f"{r['finish_peak_mb']:,.0f} MB | {r['ru_maxrss_mb']:,.0f} MB | {r['index_size_mb']:,.0f} MB |"
         )

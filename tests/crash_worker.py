@@ -1,5 +1,8 @@
 """Subprocess used by test_crash_safety.py: builds an index with a slow deterministic embedder and prints
-the phase it is in (reading, embedding, writing, current), so the parent can kill it at any moment."""
+the phase it is in (reading, embedding, writing, current), so the parent can kill it at any moment.
+
+The small test corpus is written out in a few milliseconds, too fast to aim a kill at; saving the BM25 index
+(the middle of the writing phase) is slowed the way the embedder is, so kills can land while it writes."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import numpy as np
 
 from insight_search.config import Settings
 from insight_search.indexer import Progress, build_index
+from insight_search.lexical import LexicalIndex
 from tests.conftest import FakeEmbedder
 
 
@@ -22,12 +26,22 @@ class SlowEmbedder(FakeEmbedder):
         return super().embed_batch(texts)
 
 
+def slow_save(save):  # type: ignore[no-untyped-def]
+    def wrapped(self: LexicalIndex, path: Path) -> None:
+        time.sleep(0.03)
+        save(self, path)
+        time.sleep(0.03)
+
+    return wrapped
+
+
 def say(phase: str) -> None:
     print(phase, flush=True)
 
 
 def main() -> None:
     corpus, index_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    LexicalIndex.save = slow_save(LexicalIndex.save)  # type: ignore[method-assign]
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logging.getLogger("insight_search.store").addHandler(handler)

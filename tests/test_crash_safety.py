@@ -118,7 +118,7 @@ def test_sigkill_at_random_moments(tmp_path: Path):
     def kill_plan(i: int) -> tuple[str | None, float]:
         # Kills aimed at each phase of a build (right at its start or a little into it), plus blind ones.
         marker = (None, *MARKERS)[i % (len(MARKERS) + 1)]
-        longest = {None: 1.0, "embedding": 0.5, "writing index version": 0.02}.get(marker, 0.0)
+        longest = {None: 1.0, "embedding": 0.5, "writing index version": 0.06}.get(marker, 0.0)
         return marker, rng.uniform(0.0, longest)
 
     # Fresh builds killed part way: either no index, or the complete one; never a broken one.
