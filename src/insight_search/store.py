@@ -264,7 +264,7 @@ class VersionWriter:
         self._staging.execute("BEGIN")
         self._chunks = (self.tmp / "chunks.jsonl").open("w", encoding="utf-8")
         self._vectors = VectorWriter(self.tmp / VECTORS_FILE, dimension)
-        self._lexical = LexicalBuilder(self.tmp / ".tokens.i32")
+        self._lexical = LexicalBuilder(self.tmp / ".bm25-pairs.i32")
 
     def add_document(self, doc: Document) -> bool:
         """Stage ``doc``; False when its id was seen before (merged, no new chunks)."""
