@@ -224,3 +224,17 @@ def test_memory_while_streaming_does_not_grow_with_the_corpus(tmp_path: Path):
     # seen ids: measured 74 bytes a chunk. Holding the documents, as one window does, adds 2.6 KB a chunk.
     per_chunk = (large_peak - small_peak) / 3_000
     assert per_chunk < 250, (small_peak, large_peak)
+
+
+def test_loading_holds_repeated_values_once_and_the_same_funding_as_the_file(lac: Path, tmp_path: Path):
+    version, _ = _build(lac, tmp_path / "index")
+    data = store.load(tmp_path / "index")
+    rows = [json.loads(line) for line in (version / "funding.jsonl").read_text().splitlines()]
+    assert len(rows) > 100
+    assert data.funding == [store.funding_from_dict(r) for r in rows]  # taken from the documents instead
+    docs = list(data.documents.values())
+    assert len({id(d.source) for d in docs}) == len({d.source for d in docs}) == len(docs)  # one row each
+    assert len({id(d.source.path) for d in docs}) == len(LAC_FILES)
+    assert all(c.source is data.documents[c.doc_id].source for c in data.chunks)
+    assert all(c.doc_id is data.documents[c.doc_id].doc_id for c in data.chunks)
+    assert len({id(c.section) for c in data.chunks}) == len({c.section for c in data.chunks})

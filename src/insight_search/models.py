@@ -25,7 +25,7 @@ SECTION_STRATEGIC_PRIORITY = "strategic_priority"
 SECTION_TEXT = "text"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     """Where a document came from: file path, reader kind, and row (spreadsheet/JSONL line) or position."""
 
@@ -38,7 +38,7 @@ class SourceRef:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Passage:
     """A coherent piece of a document (outcome statement, one year's progress note...).
 
@@ -51,7 +51,7 @@ class Passage:
     label: str | None = None  # human label, e.g. "2023 Narrative" or "Output 5.1.3"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FundingRecord:
     """One money figure: an outcome-page contribution or a UN INFO yearly resource figure (USD)."""
 
@@ -69,7 +69,7 @@ class FundingRecord:
     agencies: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     doc_id: str
     title: str
@@ -84,7 +84,7 @@ class Document:
     funding: tuple[FundingRecord, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chunk:
     """The unit that is embedded and indexed. Carries every piece of metadata a filter or citation needs."""
 

@@ -73,26 +73,60 @@ def document_to_dict(doc: Document) -> dict[str, Any]:
     return d
 
 
-def document_from_dict(d: dict[str, Any]) -> Document:
+class _Shared:
+    """One object for equal values while an index loads: the same source, section or metadata key is held
+    once for all the documents, chunks and funding records that repeat it (tens of thousands of times in
+    UN INFO data), not once per JSON line."""
+
+    MAX_CHARS = 80  # longer strings are seldom repeated
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, Any] = {}
+
+    def __call__(self, value: Any, *, any_length: bool = False) -> Any:
+        if value is None or (not any_length and isinstance(value, str) and len(value) > self.MAX_CHARS):
+            return value
+        return self._seen.setdefault(value, value)
+
+    def source(self, d: dict[str, Any]) -> SourceRef:
+        path, kind = self(d["path"], any_length=True), self(d["kind"])
+        return self(SourceRef(path, kind, d.get("row"), d.get("position")))  # type: ignore[no-any-return]
+
+    def mapping(self, d: dict[str, Any]) -> dict[str, Any]:
+        return {self(k): self(v) if isinstance(v, str) else v for k, v in d.items()}
+
+
+def document_from_dict(d: dict[str, Any], shared: _Shared | None = None) -> Document:
+    same = shared or _Shared()
+    doc_id = d["doc_id"]
+    source = same.source(d["source"])
     return Document(
-        doc_id=d["doc_id"],
+        doc_id=doc_id,
         title=d["title"],
-        source=SourceRef(**d["source"]),
-        passages=tuple(Passage(**p) for p in d["passages"]),
-        country=d.get("country"),
-        region=d.get("region"),
-        theme=d.get("theme"),
-        agencies=tuple(d.get("agencies") or ()),
+        source=source,
+        passages=tuple(
+            Passage(p["text"], same(p["section"]), p.get("year"), same(p.get("status")), same(p.get("label")))
+            for p in d["passages"]
+        ),
+        country=same(d.get("country")),
+        region=same(d.get("region")),
+        theme=same(d.get("theme")),
+        agencies=same(tuple(d.get("agencies") or ())),
         year=d.get("year"),
-        metadata=d.get("metadata") or {},
-        funding=tuple(funding_from_dict(f) for f in d.get("funding") or ()),
+        metadata=same.mapping(d.get("metadata") or {}),
+        funding=tuple(funding_from_dict(f, same, doc_id) for f in d.get("funding") or ()),
     )
 
 
-def funding_from_dict(d: dict[str, Any]) -> FundingRecord:
-    d = dict(d)
-    d["source"] = SourceRef(**d["source"])
-    d["agencies"] = tuple(d.get("agencies") or ())
+def funding_from_dict(
+    d: dict[str, Any], shared: _Shared | None = None, doc_id: str | None = None
+) -> FundingRecord:
+    same = shared or _Shared()
+    d = {k: same(v) if isinstance(v, str) else v for k, v in d.items()}
+    if doc_id == d["doc_id"]:
+        d["doc_id"] = doc_id
+    d["source"] = same.source(d["source"])
+    d["agencies"] = same(tuple(d.get("agencies") or ()))
     return FundingRecord(**d)
 
 
@@ -103,16 +137,25 @@ def chunk_to_dict(c: Chunk) -> dict[str, Any]:
     return {f: getattr(c, f) for f in _CHUNK_FIELDS}
 
 
-def chunk_from_dict(d: dict[str, Any], doc: Document) -> Chunk:
+def chunk_from_dict(d: dict[str, Any], doc: Document, shared: _Shared | None = None) -> Chunk:
+    same = shared or _Shared()
     return Chunk(
+        chunk_id=d["chunk_id"],
+        doc_id=doc.doc_id,
+        text=d["text"],
         title=doc.title,
+        section=same(d["section"]),
         source=doc.source,
+        passage_index=d["passage_index"],
+        start=d["start"],
+        end=d["end"],
+        year=d["year"],
+        status=same(d["status"]),
         country=doc.country,
         region=doc.region,
         theme=doc.theme,
         agencies=doc.agencies,
         metadata=doc.metadata,
-        **{f: d[f] for f in _CHUNK_FIELDS},
     )
 
 
@@ -349,9 +392,16 @@ def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
             f" is {expected_model_id!r}: rebuild the index or configure the same model (INSIGHT_SEARCH_MODEL)"
         )
     try:
-        documents = {d["doc_id"]: document_from_dict(d) for d in _read_jsonl(version / "documents.jsonl")}
-        chunks = [chunk_from_dict(c, documents[c["doc_id"]]) for c in _read_jsonl(version / "chunks.jsonl")]
-        funding = [funding_from_dict(f) for f in _read_jsonl(version / "funding.jsonl")]
+        same = _Shared()
+        documents = {}
+        for d in _read_jsonl(version / "documents.jsonl"):
+            documents[d["doc_id"]] = document_from_dict(d, same)
+        chunks = [
+            chunk_from_dict(c, documents[c["doc_id"]], same) for c in _read_jsonl(version / "chunks.jsonl")
+        ]
+        del same
+        # funding.jsonl holds the documents' records again (for readers of the files); share theirs
+        funding = [f for doc in documents.values() for f in doc.funding]
         dense = DenseIndex.load(version, int(manifest.get("dimension") or 0))
         lexical = LexicalIndex.load(version / "lexical")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
