@@ -5,7 +5,7 @@ and needs several times the final matrix in temporaries, so the index is built h
 into bm25s's layout: :class:`LexicalBuilder` takes texts one at a time, counts document frequencies and
 spills each text's (term id, term frequency) pairs to a file; ``finish`` then writes each BM25 score
 (Lucene variant, as bm25s computes it) straight into its place in the CSC matrix, a block of texts at a
-time. Memory: the vocabulary, four bytes a text, and the final matrix.
+time. Memory: the vocabulary, eight bytes a text, and the final matrix.
 """
 
 from __future__ import annotations

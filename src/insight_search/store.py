@@ -13,9 +13,9 @@ crash at any moment leaves the previous version whole; leftovers are removed by 
 * ``funding.jsonl``: funding and resource records
 
 :class:`VersionWriter` writes a version as the corpus streams in: documents are staged in a SQLite file by id
-(so repeats merge without keeping them in memory), chunks, vectors and token ids are appended to files. Only
-the BM25 vocabulary and, at the end, the BM25 matrix (and the HNSW graph above ``flat_max`` chunks) are held
-in memory: what the server needs in memory to answer anyway.
+(so repeats merge without keeping them in memory); chunks, vectors and BM25 (term, frequency) pairs are
+appended to files. Only the BM25 vocabulary and, at the end, the BM25 matrix (and the HNSW graph above
+``flat_max`` chunks) are held in memory: what the server needs in memory to answer anyway.
 """
 
 from __future__ import annotations
@@ -367,7 +367,12 @@ class VersionWriter:
 
     def abort(self) -> None:
         """Drop the unfinished version (a crash instead leaves it to ``clean_leftovers``)."""
-        for closing in (self._chunks.close, self._vectors.close, self._staging.close):
+        for closing in (
+            self._chunks.close,
+            self._vectors.close,
+            self._staging.close,
+            self._lexical.spill.close,
+        ):
             with contextlib.suppress(Exception):
                 closing()
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -382,7 +387,7 @@ def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
     if manifest.get("format_version") not in READABLE_FORMATS:
         raise IndexCorrupt(
             f"{version} has index format {manifest.get('format_version')!r}, "
-            f"this version reads {FORMAT_VERSION}:"
+            f"this version reads formats {', '.join(map(str, READABLE_FORMATS))}:"
             " rebuild it with `insight-search index`"
         )
     if expected_model_id is not None and manifest.get("model_id") != expected_model_id:
