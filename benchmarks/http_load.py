@@ -79,14 +79,12 @@ def main() -> None:
     args = parser.parse_args()
     qs = queries(args.index_dir, 5000)
     exe = Path(sys.executable).with_name("insight-search")
+    manifest = store.read_manifest(args.index_dir)
     env = dict(
         os.environ,
         INSIGHT_SEARCH_RATE_LIMIT_PER_MINUTE="0",
         INSIGHT_SEARCH_INDEX_RELOAD_SECONDS="0",
-        INSIGHT_SEARCH_CORPUS_PATHS=json.dumps(
-            json.loads((store.read_manifest(args.index_dir) or {}).get("corpus_paths_json", "[]"))
-            or (store.read_manifest(args.index_dir) or {}).get("corpus_paths", [])
-        ),
+        INSIGHT_SEARCH_CORPUS_PATHS=json.dumps(list(manifest.corpus_paths or ()) if manifest else []),
     )
     server = subprocess.Popen(
         [str(exe), "serve", "--index-dir", str(args.index_dir), "--port", str(args.port)],

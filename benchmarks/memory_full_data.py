@@ -43,6 +43,10 @@ DATA = SHARED / "data"
 class HashEmbedder:
     model_id = "hash-384"
     dimension = 384
+    backend = "hash"
+
+    def limit_threads(self, threads: int) -> None:
+        """Nothing to limit."""
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)

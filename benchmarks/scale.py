@@ -49,6 +49,7 @@ from insight_search.config import Settings  # noqa: E402
 from insight_search.dense import DenseIndex  # noqa: E402
 from insight_search.embedding import make_embedder  # noqa: E402
 from insight_search.lexical import LexicalIndex  # noqa: E402
+from insight_search.manifest import Manifest  # noqa: E402
 from insight_search.models import Chunk, Document  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,6 +133,9 @@ class RotatedStatic:
         self.dimension = DIM
         self.backend = "static-rotated"
 
+    def limit_threads(self, threads: int) -> None:
+        self.inner.limit_threads(threads)
+
     def embed_batch(self, texts: Any) -> np.ndarray:
         return np.ascontiguousarray(self.inner.embed_batch(texts) @ self.rotation)
 
@@ -164,7 +168,8 @@ def build(size: int, docs: list[Document], work: Path, flat_max: int, queries: l
     }
     index_dir = work / f"index-{size}-{dense.kind}"
     t = time.perf_counter()
-    version = store.save(index_dir, store.IndexData(manifest, chunks, documents, [], dense, lexical))
+    data = store.IndexData(Manifest.from_dict(manifest), chunks, documents, [], dense, lexical)
+    version = store.save(index_dir, data)
     save_s = time.perf_counter() - t
     sizes = {
         p.name: sum(f.stat().st_size for f in p.rglob("*")) if p.is_dir() else p.stat().st_size

@@ -22,10 +22,14 @@ class FakeEmbedder:
 
     model_id = "fake-bow-64"
     dimension = 64
+    backend = "fake"
 
     def __init__(self) -> None:
         self.calls = 0
         self.texts_embedded = 0
+
+    def limit_threads(self, threads: int) -> None:
+        """Nothing to limit."""
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         self.calls += 1

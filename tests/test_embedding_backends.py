@@ -114,16 +114,18 @@ def test_manifest_records_backend_and_other_backend_is_refused(tmp_path: Path, f
         "Care system legislation.\n\nWomen's economic empowerment.", encoding="utf-8"
     )
     settings = Settings(index_dir=tmp_path / "index")
-    fake_embedder.backend = "fake"
     build_index([corpus], settings, fake_embedder)
-    manifest = store.read_manifest(settings.index_dir) or {}
-    assert manifest["embedding_backend"] == "fake"
-    assert manifest["model_id"] == fake_embedder.model_id
+    manifest = store.read_manifest(settings.index_dir)
+    assert manifest is not None and manifest.embedding_backend == "fake"
+    assert manifest.model_id == fake_embedder.model_id
 
     class OtherBackend:
         model_id = fake_embedder.model_id + ":onnx-int8"
         dimension = fake_embedder.dimension
         backend = "onnx-int8"
+
+        def limit_threads(self, threads: int) -> None:
+            pass
 
         def embed_batch(self, texts):  # type: ignore[no-untyped-def]
             return fake_embedder.embed_batch(texts)

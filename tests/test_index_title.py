@@ -30,7 +30,8 @@ def _corpus(tmp_path: Path) -> Path:
 class Recording:
     def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
         self.inner = inner
-        self.model_id, self.dimension = inner.model_id, inner.dimension
+        self.model_id, self.dimension, self.backend = inner.model_id, inner.dimension, inner.backend
+        self.limit_threads = inner.limit_threads
         self.seen: list[str] = []
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
@@ -47,8 +48,8 @@ def test_default_title_for_bm25_only(tmp_path: Path, fake_embedder) -> None:  # 
     assert hits[0].chunk.doc_id == "a" and hits[0].lexical_score  # found through its title
     assert "Kangaroo" not in hits[0].chunk.text  # the shown text is the chunk alone
     assert not any("Kangaroo" in t for t in embedder.seen)  # embedded without the title
-    assert searcher.data.manifest["title_in_lexical"] is True
-    assert searcher.data.manifest["title_in_dense"] is False
+    assert searcher.data.manifest.title_in_lexical is True
+    assert searcher.data.manifest.title_in_dense is False
 
 
 def test_title_in_dense_and_off(tmp_path: Path, fake_embedder) -> None:  # type: ignore[no-untyped-def]

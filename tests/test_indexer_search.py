@@ -132,8 +132,9 @@ def test_manifest_and_model_mismatch(corpus, settings, fake_embedder):
     assert not index_is_current(settings.index_dir, [corpus], fake_embedder.model_id)
     build_index([corpus], settings, fake_embedder)
     manifest = store.read_manifest(settings.index_dir)
-    assert manifest["model_id"] == "fake-bow-64" and manifest["counts"]["chunks"] > 0
-    assert manifest["format_version"] == store.FORMAT_VERSION and manifest["corpus_fingerprint"]
+    assert manifest is not None and manifest.counts is not None
+    assert manifest.model_id == "fake-bow-64" and manifest.counts.chunks > 0
+    assert manifest.format_version == store.FORMAT_VERSION and manifest.corpus_fingerprint
     assert index_is_current(settings.index_dir, [corpus], fake_embedder.model_id)
     (corpus / "new.txt").write_text("A new note about water.", encoding="utf-8")
     assert not index_is_current(settings.index_dir, [corpus], fake_embedder.model_id)

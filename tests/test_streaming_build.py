@@ -124,7 +124,7 @@ def test_a_build_that_fails_midway_leaves_the_previous_index_and_no_leftovers(la
         build_index([lac], settings, FailingEmbedder(fail_at_call=5))
     assert store.current_version(index_dir) == before
     assert not [p for p in index_dir.iterdir() if p.name.startswith(store.TMP_PREFIX)]
-    assert store.load(index_dir).manifest["counts"]["files"] == 1
+    assert store.load(index_dir).manifest.counts.files == 1
 
 
 def test_a_truncated_vector_file_is_reported_as_corrupt(tmp_path: Path):

@@ -368,11 +368,12 @@ def info(index_dir: IndexDir = None, as_json: JsonFlag = False) -> None:
         raise _fail(
             InsightSearchError(f"no index in {settings.index_dir}: run `insight-search index PATH...`")
         )
+    fields = manifest.to_dict()
     if as_json:
-        _print_json(manifest)
+        _print_json(fields)
         return
     table = Table(show_header=False)
-    for key, value in manifest.items():
+    for key, value in fields.items():
         table.add_row(
             key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
         )

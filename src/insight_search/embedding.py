@@ -1,4 +1,4 @@
-"""Embedders: one narrow protocol (``embed_batch``), the sentence-transformers implementation, and an
+"""Embedders: one narrow protocol (:class:`Embedder`), the sentence-transformers implementation, and an
 on-disk cache keyed by model id and text hash so that re-indexing embeds only new or changed text.
 
 torch and sentence-transformers are imported lazily, the first time a model is loaded.
@@ -7,18 +7,18 @@ torch and sentence-transformers are imported lazily, the first time a model is l
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from insight_search.config import DEFAULT_MODEL, Settings
 from insight_search.errors import ModelNotAvailable
+from insight_search.model_config import ModelRef, check_width, sentence_dimension
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +27,20 @@ ProgressFn = Callable[[int], None]
 
 @runtime_checkable
 class Embedder(Protocol):
-    model_id: str
+    """What the indexer and the searcher need of an embedding model. ``dimension`` is known when the
+    embedder is made (from the model's configuration, before anything is embedded) and never changes;
+    ``embed_batch`` raises ModelNotAvailable rather than return vectors of another width."""
+
+    model_id: str  # stored in the manifest and the embedding cache; another id is another model
     dimension: int
+    backend: str  # "torch", "onnx", "onnx-int8", "static", or a test's own name
+
+    def limit_threads(self, threads: int) -> None:
+        """Use at most ``threads`` CPU threads from now on (a no-op where there is nothing to limit)."""
+        ...
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
+        """L2-normalised float32 vectors, one row per text, ``dimension`` columns."""
         ...
 
 
@@ -70,31 +79,37 @@ def model_fingerprint(path: Path) -> str:
     return f"{path.name}@{h.hexdigest()[:12]}"
 
 
+def model_ref(model: str, backend: str = "torch", static_dims: int | None = None) -> ModelRef:
+    """The reference of the model setting ``model`` run by ``backend`` (``static_dims`` for static only)."""
+    path = resolve_model_path(model)
+    name = "all-MiniLM-L6-v2" if model == DEFAULT_MODEL else path.name
+    return ModelRef(name, model_fingerprint(path), backend, static_dims if backend == "static" else None)
+
+
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (bundled) or any local sentence-transformers model, on the CPU."""
 
     def __init__(
         self, model: str = DEFAULT_MODEL, *, batch_size: int = 32, max_seq_length: int = 256
     ) -> None:
-        path = resolve_model_path(model)
-        self.path = path
-        name = "all-MiniLM-L6-v2" if model == DEFAULT_MODEL else path.name
-        self.model_id = f"{name}:{model_fingerprint(path)}"
+        self.ref = model_ref(model)
+        self.path = resolve_model_path(model)
+        self.model_id = self.ref.model_id
         self.backend = "torch"
         self.batch_size = batch_size
         self._max_seq_length = max_seq_length
-        self._model = None
-        self.dimension = self._read_dimension(path)
+        self._model: Any = None
+        # From the configuration (transformer, pooling, Dense projections); only a module whose output
+        # width the configuration does not say makes the model load now.
+        self._configured = sentence_dimension(self.path)
+        self.dimension: int = self._configured or self._model_dimension(self._load())
 
     @staticmethod
-    def _read_dimension(path: Path) -> int:
-        pooling = path / "1_Pooling" / "config.json"
-        if pooling.exists():
-            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
-        config = path / "config.json"
-        return int(json.loads(config.read_text()).get("hidden_size", 0))
+    def _model_dimension(model: Any) -> int:
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim() or 0)
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self) -> Any:
         if self._model is None:
             # Everything is local: never ask a model hub, and keep library chatter off the user's terminal.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -112,13 +127,13 @@ class SentenceTransformerEmbedder:
             except Exception as exc:  # any loading failure is a configuration problem, said plainly
                 raise ModelNotAvailable(f"cannot load the model at {self.path}: {exc}") from exc
             model.max_seq_length = min(self._max_seq_length, model.max_seq_length or self._max_seq_length)
+            loaded = self._model_dimension(model)
+            if self._configured and loaded and loaded != self._configured:
+                raise ModelNotAvailable(
+                    f"the model at {self.path} gives {loaded}-dimensional vectors but its configuration "
+                    f"says {self._configured}: check its modules.json and module configs"
+                )
             self._model = model
-            get_dim = (
-                getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-            )
-            dim = get_dim()
-            if dim:
-                self.dimension = int(dim)
         return self._model
 
     def limit_threads(self, threads: int) -> None:
@@ -138,7 +153,7 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return check_width(np.ascontiguousarray(vectors, dtype=np.float32), self.dimension, self.model_id)
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -154,24 +169,20 @@ def make_embedder(settings: Settings) -> Embedder:
     from insight_search.embedding_backends import OnnxEmbedder, StaticEmbedder, default_cache_dir
 
     path = resolve_model_path(settings.model)
-    name = "all-MiniLM-L6-v2" if settings.model == DEFAULT_MODEL else path.name
-    base_id = f"{name}:{model_fingerprint(path)}"
     cache_dir = settings.model_cache_dir or default_cache_dir()
     embedder: OnnxEmbedder | StaticEmbedder
     if backend == "static":
         embedder = StaticEmbedder(
             path,
-            model_id=f"{base_id}:static-{settings.static_dims}",
+            ref=model_ref(settings.model, "static", settings.static_dims),
             cache_dir=cache_dir,
             dims=settings.static_dims,
         )
     else:
         embedder = OnnxEmbedder(
             path,
-            model_id=f"{base_id}:{backend}",
-            dimension=SentenceTransformerEmbedder._read_dimension(path),
+            ref=model_ref(settings.model, backend),
             cache_dir=cache_dir,
-            int8=backend == "onnx-int8",
             batch_size=settings.embed_batch_size,
             max_seq_length=settings.max_seq_length,
             threads=settings.embed_threads,

@@ -16,19 +16,28 @@ install.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import secrets
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from insight_search.errors import ModelNotAvailable
+from insight_search.model_config import (
+    ModelRef,
+    check_width,
+    module_list,
+    pooling_modes,
+    sentence_dimension,
+    transformer_width,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,24 +62,20 @@ def _offline() -> None:
 
 def _check_architecture(model_path: Path) -> str:
     """Pooling of a Transformer + Pooling (+ Normalize) model: "mean" or "cls"; anything else is refused."""
-    modules_file = model_path / "modules.json"
-    if modules_file.exists():
-        kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in json.loads(modules_file.read_text())]
-        extra = [k for k in kinds if k not in ("Transformer", "Pooling", "Normalize")]
-        if extra:
-            raise ModelNotAvailable(
-                f"{model_path}: the onnx and static backends support Transformer + Pooling models only, "
-                f"this one also has {', '.join(extra)} (use INSIGHT_SEARCH_EMBEDDING_BACKEND=torch)"
-            )
-    pooling_file = model_path / "1_Pooling" / "config.json"
-    if pooling_file.exists():
-        pooling = json.loads(pooling_file.read_text())
-        if pooling.get("pooling_mode_cls_token"):
-            return "cls"
-        if not pooling.get("pooling_mode_mean_tokens", True):
-            raise ModelNotAvailable(
-                f"{model_path}: only mean or CLS pooling is supported by the onnx backend"
-            )
+    modules = module_list(model_path)
+    extra = [kind for kind, _ in modules if kind not in ("Transformer", "Pooling", "Normalize")]
+    if extra:
+        raise ModelNotAvailable(
+            f"{model_path}: the onnx and static backends support Transformer + Pooling models only, "
+            f"this one also has {', '.join(extra)} (use INSIGHT_SEARCH_EMBEDDING_BACKEND=torch)"
+        )
+    modes = pooling_modes(next((f for kind, f in modules if kind == "Pooling"), model_path / "1_Pooling"))
+    if modes == ["pooling_mode_cls_token"]:
+        return "cls"
+    if modes != ["pooling_mode_mean_tokens"]:
+        raise ModelNotAvailable(
+            f"{model_path}: only mean or CLS pooling (one of them) is supported by the onnx backend"
+        )
     return "mean"
 
 
@@ -153,6 +158,29 @@ def export_onnx(model_path: Path, target: Path) -> Path:
     return target
 
 
+class _DropRecords(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+@contextlib.contextmanager
+def _root_records_dropped() -> Iterator[None]:
+    """While it lasts, records logged on the root logger itself are dropped, and the root logger is kept from
+    being configured: onnxruntime's quantiser logs with ``logging.info``/``logging.warning`` (a generic
+    "consider pre-processing" hint among them), which also call ``basicConfig`` when the root has no
+    handler. Records of named loggers still reach the root's handlers. Afterwards the root logger is as it
+    was (level, handlers and filters untouched)."""
+    root = logging.getLogger()
+    drop, guard = _DropRecords(), logging.NullHandler()
+    root.addFilter(drop)
+    root.addHandler(guard)
+    try:
+        yield
+    finally:
+        root.removeHandler(guard)
+        root.removeFilter(drop)
+
+
 def quantize_onnx(source: Path, target: Path) -> Path:
     """Dynamic int8 quantisation of the MatMul weights, per output channel (cosine to fp32 about 0.99)."""
     try:
@@ -162,10 +190,7 @@ def quantize_onnx(source: Path, target: Path) -> Path:
             "the onnx-int8 backend needs onnxruntime and onnx: pip install 'insight-search[onnx]'"
         ) from exc
     tmp = _atomic_target(target)
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # the quantiser logs a generic "consider pre-processing" hint on the root
-    try:
+    with _root_records_dropped():
         quantize_dynamic(
             str(source),
             str(tmp),
@@ -173,8 +198,6 @@ def quantize_onnx(source: Path, target: Path) -> Path:
             per_channel=True,
             op_types_to_quantize=["MatMul"],
         )
-    finally:
-        root.setLevel(level)
     os.replace(tmp, target)
     return target
 
@@ -206,22 +229,26 @@ class OnnxEmbedder:
         self,
         model_path: Path,
         *,
-        model_id: str,
-        dimension: int,
+        ref: ModelRef,
         cache_dir: Path,
-        int8: bool = True,
         batch_size: int = 32,
         max_seq_length: int = 256,
         threads: int = 0,
     ) -> None:
+        if ref.backend not in ("onnx", "onnx-int8"):
+            raise ModelNotAvailable(f"OnnxEmbedder runs the onnx backends, not {ref.backend!r}")
         self.path = model_path
-        self.model_id = model_id
-        self.dimension = dimension
-        self.backend = "onnx-int8" if int8 else "onnx"
+        self.ref = ref
+        self.model_id = ref.model_id
+        self.backend = ref.backend
         self.batch_size = batch_size
-        self._pooling = _check_architecture(model_path)
+        self._pooling = _check_architecture(model_path)  # Transformer + one pooling mode, nothing else
+        dimension = sentence_dimension(model_path)
+        if dimension is None:
+            raise ModelNotAvailable(f"{model_path}: its configuration does not say the transformer's width")
+        self.dimension = dimension
         self._cache_dir = cache_dir
-        self._int8 = int8
+        self._int8 = ref.backend == "onnx-int8"
         self._threads = threads
         self._max_seq_length = max_seq_length
         self._sessions: dict[int, Any] = {}
@@ -242,8 +269,7 @@ class OnnxEmbedder:
                     "the onnx backends need onnxruntime and onnx: pip install 'insight-search[onnx]'"
                 ) from exc
             if self._path is None:
-                fingerprint = self.model_id.rsplit(":", 1)[0]
-                self._path = onnx_model_file(self.path, self._cache_dir, fingerprint, int8=self._int8)
+                self._path = onnx_model_file(self.path, self._cache_dir, self.ref.base_id, int8=self._int8)
                 self._tokenizer = load_tokenizer(self.path, self._max_seq_length)
             options = ort.SessionOptions()
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -254,6 +280,10 @@ class OnnxEmbedder:
             self._inputs = [i.name for i in session.get_inputs()]
             self._sessions[threads] = session
         return session
+
+    def limit_threads(self, threads: int) -> None:
+        """Run batches on at most ``threads`` threads (one or two texts already run on one)."""
+        self._threads = max(1, threads)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -269,6 +299,7 @@ class OnnxEmbedder:
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             hidden = session.run(None, {n: feeds[n] for n in self._inputs})[0]
+            check_width(hidden[:, 0, :], self.dimension, self.model_id)
             if self._pooling == "cls":
                 pooled = hidden[:, 0, :]
             else:
@@ -326,15 +357,25 @@ class StaticEmbedder:
         self,
         model_path: Path,
         *,
-        model_id: str,
+        ref: ModelRef,
         cache_dir: Path,
         dims: int = STATIC_DIMS,
         max_tokens: int = 512,
     ) -> None:
+        if ref.backend != "static":
+            raise ModelNotAvailable(f"StaticEmbedder runs the static backend, not {ref.backend!r}")
+        width = transformer_width(model_path)
+        if width is None:
+            raise ModelNotAvailable(f"{model_path}: its configuration does not say the transformer's width")
+        if dims < 1:
+            raise ModelNotAvailable(f"the static backend needs at least 1 dimension, not {dims}")
         self.path = model_path
-        self.model_id = model_id
-        self.dimension = dims
+        self.ref = ref
+        self.model_id = ref.model_id
+        # distill_static keeps min(dims, width) principal components: known now, before any distilling
+        self.dimension = min(dims, width)
         self.backend = "static"
+        self._dims = dims
         self._cache_dir = cache_dir
         self._max_tokens = max_tokens
         self._table: np.ndarray | None = None
@@ -343,14 +384,17 @@ class StaticEmbedder:
 
     def _load(self) -> np.ndarray:
         if self._table is None:
-            fingerprint = self.model_id.rsplit(":", 1)[0]
-            folder = self._cache_dir / fingerprint.replace(":", "_").replace("/", "_")
-            target = folder / f"static-{self.dimension}.npy"
+            folder = self._cache_dir / self.ref.base_id.replace(":", "_").replace("/", "_")
+            target = folder / f"static-{self._dims}.npy"
             if not target.exists():
                 logger.warning("distilling a static model from %s into %s (once)", self.path.name, folder)
-                distill_static(self.path, target, dims=self.dimension)
+                distill_static(self.path, target, dims=self._dims)
             table = np.load(target)
-            self.dimension = int(table.shape[1])
+            if table.ndim != 2 or table.shape[1] != self.dimension:
+                raise ModelNotAvailable(
+                    f"{target} holds {table.shape} token vectors, not {self.dimension} dimensions: "
+                    "delete it to distil it again"
+                )
             tokenizer = load_tokenizer(self.path, None)
             tokenizer.no_padding()
             self._tokenizer = tokenizer
@@ -359,6 +403,9 @@ class StaticEmbedder:
             )
             self._table = table
         return self._table
+
+    def limit_threads(self, threads: int) -> None:
+        """Nothing to limit: a text's vector is a mean of table rows, computed on the calling thread."""
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -26,6 +26,7 @@ from insight_search.chunking import chunk_document
 from insight_search.config import Settings
 from insight_search.embedding import Embedder, EmbeddingCache, embed_with_cache
 from insight_search.errors import InsightSearchError, UnreadableFile
+from insight_search.manifest import Counts, Manifest
 from insight_search.models import Chunk, Document
 from insight_search.sources.registry import iter_corpus_files, read_file
 
@@ -159,11 +160,9 @@ def index_is_current(index_dir: Path, paths: Sequence[Path], model_id: str) -> b
         manifest = store.read_manifest(index_dir)
     except InsightSearchError:
         return False
-    if not manifest or manifest.get("format_version") != store.FORMAT_VERSION:  # an older format: rebuild
+    if manifest is None or manifest.format_version != store.FORMAT_VERSION:  # an older format: rebuild
         return False
-    return manifest.get("model_id") == model_id and manifest.get("corpus_fingerprint") == corpus_fingerprint(
-        paths
-    )
+    return manifest.model_id == model_id and manifest.corpus_fingerprint == corpus_fingerprint(paths)
 
 
 def indexed_text(chunk: Chunk, with_title: bool) -> str:
@@ -229,7 +228,7 @@ def build_index(
     with store.build_lock(index_dir):
         store.clean_leftovers(index_dir)
         writer = store.VersionWriter(
-            index_dir, int(embedder.dimension), flat_max=settings.flat_index_max, merge=_merge_duplicate
+            index_dir, embedder.dimension, flat_max=settings.flat_index_max, merge=_merge_duplicate
         )
         cache = EmbeddingCache(index_dir / CACHE_FILE)
         try:
@@ -244,27 +243,27 @@ def build_index(
                     + (f" ({reasons})" if reasons else "")
                     + "; the index was not changed"
                 )
-            counts = {
-                "documents": writer.documents,
-                "passages": writer.passages,
-                "chunks": writer.chunks,
-                "funding_records": writer.funding_records,
-                "files": corpus.files,
-            }
+            counts = Counts(
+                documents=writer.documents,
+                passages=writer.passages,
+                chunks=writer.chunks,
+                funding_records=writer.funding_records,
+                files=corpus.files,
+            )
             version = writer.commit(
-                {
-                    "model_id": embedder.model_id,
-                    "embedding_backend": str(getattr(embedder, "backend", "custom")),
-                    "model": settings.model,
-                    "dimension": int(embedder.dimension),
-                    "counts": counts,
-                    "corpus_paths": [str(p) for p in paths],
-                    "corpus_fingerprint": corpus.fingerprint,
-                    "chunk_words": settings.chunk_words,
-                    "title_in_lexical": settings.title_in_lexical,
-                    "title_in_dense": settings.title_in_dense,
-                    "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                }
+                Manifest(
+                    model_id=embedder.model_id,
+                    embedding_backend=embedder.backend,
+                    model=settings.model,
+                    dimension=embedder.dimension,
+                    counts=counts,
+                    corpus_paths=tuple(str(p) for p in paths),
+                    corpus_fingerprint=corpus.fingerprint,
+                    chunk_words=settings.chunk_words,
+                    title_in_lexical=settings.title_in_lexical,
+                    title_in_dense=settings.title_in_dense,
+                    built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                )
             )
         except BaseException:
             writer.abort()

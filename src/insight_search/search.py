@@ -435,8 +435,6 @@ def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searc
     if settings.query_threads > 0:
         # A query is a few tokens: one thread embeds it as fast as two, and on a busy machine far more
         # predictably (measured on the gender index at load 6: p50 26 ms with 1 torch thread, 768 ms with 2).
-        limit = getattr(embedder, "limit_threads", None)
-        if limit is not None:
-            limit(settings.query_threads)
+        embedder.limit_threads(settings.query_threads)
     data = store.load(settings.index_dir, expected_model_id=embedder.model_id)
     return Searcher(data, embedder, settings)

@@ -30,7 +30,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ import numpy as np
 from insight_search.dense import VECTORS_FILE, DenseIndex, VectorWriter
 from insight_search.errors import IndexCorrupt, IndexNotFound, InsightSearchError, ModelMismatch
 from insight_search.lexical import LexicalBuilder, LexicalIndex
+from insight_search.manifest import Manifest
 from insight_search.models import Chunk, Document, FundingRecord, Passage, SourceRef
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ TMP_PREFIX = ".tmp-"
 class IndexData:
     """Everything one index version holds, in memory."""
 
-    manifest: dict[str, Any]
+    manifest: Manifest
     chunks: list[Chunk]
     documents: dict[str, Document]
     funding: list[FundingRecord]
@@ -204,14 +205,18 @@ def current_version(index_dir: Path) -> Path | None:
     return index_dir / name
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+def read_manifest(index_dir: Path) -> Manifest | None:
+    """The current version's manifest; None when there is no current version. IndexCorrupt when the file is
+    missing, is not JSON, or does not hold a manifest."""
     version = current_version(index_dir)
     if version is None:
         return None
+    path = version / "manifest.json"
     try:
-        return dict(json.loads((version / "manifest.json").read_text(encoding="utf-8")))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexCorrupt(f"cannot read the manifest of {version}: {exc}") from exc
+    return Manifest.from_dict(raw, where=str(path))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -247,10 +252,12 @@ def _new_version(index_dir: Path) -> tuple[str, Path]:
     return name, tmp
 
 
-def _publish(index_dir: Path, name: str, tmp: Path, manifest: dict[str, Any]) -> Path:
+def _publish(index_dir: Path, name: str, tmp: Path, manifest: Manifest) -> Path:
     """Write the manifest, make every file durable, rename the folder into place and point CURRENT at it."""
-    manifest = dict(manifest, format_version=FORMAT_VERSION)
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    manifest = replace(manifest, format_version=FORMAT_VERSION)
+    (tmp / "manifest.json").write_text(
+        json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"
+    )
     for written in tmp.rglob("*"):
         if written.is_file():
             with written.open("rb") as handle:
@@ -335,7 +342,7 @@ class VersionWriter:
             self._lexical.add(text)
         self.chunks += len(chunks)
 
-    def commit(self, manifest: dict[str, Any]) -> Path:
+    def commit(self, manifest: Manifest) -> Path:
         """Finish the dense and BM25 indexes, write documents and funding, publish. Returns the version."""
         logger.info("writing index version %s", self.name)
         self._chunks.close()
@@ -362,7 +369,7 @@ class VersionWriter:
         self._staging.close()
         (self.tmp / ".documents.sqlite").unlink()
         return _publish(
-            self.index_dir, self.name, self.tmp, dict(manifest, dense_index=kind, dense_storage=storage)
+            self.index_dir, self.name, self.tmp, replace(manifest, dense_index=kind, dense_storage=storage)
         )
 
     def abort(self) -> None:
@@ -383,16 +390,18 @@ def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
     version = current_version(index_dir)
     if version is None or not version.is_dir():
         raise IndexNotFound(f"no index in {index_dir}: build one with `insight-search index PATH...`")
-    manifest = read_manifest(index_dir) or {}
-    if manifest.get("format_version") not in READABLE_FORMATS:
+    manifest = read_manifest(index_dir)
+    if manifest is None:  # CURRENT went away since version was read: a concurrent clean-up
+        raise IndexNotFound(f"no index in {index_dir}: build one with `insight-search index PATH...`")
+    if manifest.format_version not in READABLE_FORMATS:
         raise IndexCorrupt(
-            f"{version} has index format {manifest.get('format_version')!r}, "
+            f"{version} has index format {manifest.format_version!r}, "
             f"this version reads formats {', '.join(map(str, READABLE_FORMATS))}:"
             " rebuild it with `insight-search index`"
         )
-    if expected_model_id is not None and manifest.get("model_id") != expected_model_id:
+    if expected_model_id is not None and manifest.model_id != expected_model_id:
         raise ModelMismatch(
-            f"the index in {index_dir} was built with model {manifest.get('model_id')!r} "
+            f"the index in {index_dir} was built with model {manifest.model_id!r} "
             f"but the configured model"
             f" is {expected_model_id!r}: rebuild the index or configure the same model (INSIGHT_SEARCH_MODEL)"
         )
@@ -407,7 +416,7 @@ def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
         del same
         # funding.jsonl holds the documents' records again (for readers of the files); share theirs
         funding = [f for doc in documents.values() for f in doc.funding]
-        dense = DenseIndex.load(version, int(manifest.get("dimension") or 0))
+        dense = DenseIndex.load(version, manifest.dimension)
         lexical = LexicalIndex.load(version / "lexical")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"cannot read the index in {version}: {exc}") from exc

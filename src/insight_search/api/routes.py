@@ -122,7 +122,7 @@ def ready(live: LiveDep) -> ReadyOut:
         chunks=len(data.chunks),
         documents=len(data.documents),
         version=live.version,
-        manifest=data.manifest,
+        manifest=data.manifest.to_dict(),
     )
 
 
