@@ -23,15 +23,13 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A sentence-transformers folder: random 1-layer BERT (hidden 32) with the bundled model's tokenizer."""
-    pytest.importorskip("onnxruntime")
-    torch = pytest.importorskip("torch")
+def make_tiny_model(folder: Path) -> Path:
+    """Write a sentence-transformers folder into ``folder``: random 1-layer BERT (hidden 32) with the
+    bundled model's tokenizer, mean pooling, normalisation."""
+    import torch
     from transformers import BertConfig, BertModel
 
     bundled = resolve_model_path("default")
-    folder = tmp_path_factory.mktemp("tiny-bert")
     torch.manual_seed(0)
     vocab_size = len((bundled / "vocab.txt").read_text(encoding="utf-8").splitlines())
     config = BertConfig(
@@ -55,6 +53,14 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (folder / "2_Normalize").mkdir()
     return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sentence-transformers folder: random 1-layer BERT (hidden 32) with the bundled model's tokenizer."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("torch")
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-bert"))
 
 
 def _settings(tmp_path: Path, model: Path, backend: str) -> Settings:

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     model_cache_dir: Path | None = None
     static_dims: int = 256
     embed_threads: int = 0  # ONNX Runtime threads; 0 = all cores
-    query_threads: int = 1  # threads for query-time embedding in search/serve (torch); 0 = leave as is
+    query_threads: int = 1  # threads for embedding in search/serve (torch, onnx); 0 = leave as is
 
     # Indexing streams: chunks are embedded and written this many at a time (bigger windows sort texts by
     # length and drop repeats over more of the corpus, and hold more in memory: about 2 KB a chunk)

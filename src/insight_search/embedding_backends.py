@@ -70,9 +70,9 @@ def _check_architecture(model_path: Path) -> str:
             f"this one also has {', '.join(extra)} (use INSIGHT_SEARCH_EMBEDDING_BACKEND=torch)"
         )
     modes = pooling_modes(next((f for kind, f in modules if kind == "Pooling"), model_path / "1_Pooling"))
-    if modes == ["pooling_mode_cls_token"]:
+    if modes == ["cls"]:
         return "cls"
-    if modes != ["pooling_mode_mean_tokens"]:
+    if modes != ["mean"]:
         raise ModelNotAvailable(
             f"{model_path}: only mean or CLS pooling (one of them) is supported by the onnx backend"
         )
@@ -309,9 +309,13 @@ class OnnxEmbedder:
         return _normalise(out)
 
 
-def distill_static(model_path: Path, target: Path, *, dims: int = STATIC_DIMS, batch_size: int = 512) -> Path:
+def distill_static(
+    model_path: Path, target: Path, *, dims: int = STATIC_DIMS, batch_size: int = 4096
+) -> Path:
     """Distil a static model (model2vec's recipe) from the transformer at ``model_path`` into ``target``
-    (an ``.npy`` matrix, one row per vocabulary id)."""
+    (an ``.npy`` matrix, one row per vocabulary id, ``min(dims, transformer width)`` columns). Batches of
+    4096 three-token inputs: the bundled model's table in 81 s instead of 99 s with 512 (the same table),
+    the tests' 1-layer model's in 4-6 s instead of 21-29 s, on this 2-core machine under load."""
     import torch
 
     started = time.perf_counter()

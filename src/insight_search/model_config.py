@@ -17,15 +17,18 @@ import numpy as np
 from insight_search.errors import ModelNotAvailable
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "static")
-# Pooling modes of sentence-transformers' Pooling module: each enabled one adds one word-vector width.
-POOLING_MODES = (
-    "pooling_mode_cls_token",
-    "pooling_mode_mean_tokens",
-    "pooling_mode_max_tokens",
-    "pooling_mode_mean_sqrt_len_tokens",
-    "pooling_mode_weightedmean_tokens",
-    "pooling_mode_lasttoken",
-)
+# sentence-transformers' Pooling module: each pooling mode it concatenates adds one token-vector width. Its
+# configuration names them in "pooling_mode" (a name or a list, sentence-transformers >= 6) or, in older
+# folders, with one boolean key per mode (these, in this order).
+LEGACY_POOLING_MODES = {
+    "pooling_mode_cls_token": "cls",
+    "pooling_mode_max_tokens": "max",
+    "pooling_mode_mean_tokens": "mean",
+    "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
+    "pooling_mode_weightedmean_tokens": "weightedmean",
+    "pooling_mode_lasttoken": "lasttoken",
+}
+TOKEN_WIDTH_KEYS = ("embedding_dimension", "word_embedding_dimension")  # new name, old name
 # Modules that keep the width of what they are given.
 SAME_WIDTH_MODULES = frozenset({"Normalize", "LayerNorm", "Dropout"})
 _STATIC_SUFFIX = re.compile(r"static-(\d+)")
@@ -105,14 +108,19 @@ def module_list(model_path: Path) -> list[tuple[str, Path]]:
     ]
 
 
+def _token_width(pooling_folder: Path) -> int | None:
+    config = pooling_folder / "config.json"
+    settings = _read_json(config) if config.exists() else {}
+    width = next((settings[k] for k in TOKEN_WIDTH_KEYS if settings.get(k)), None)
+    return int(width) if width else None
+
+
 def transformer_width(model_path: Path) -> int | None:
-    """Width of the transformer's token vectors: the Pooling module's word_embedding_dimension, else the
-    model configuration's hidden size."""
-    pooling = model_path / "1_Pooling" / "config.json"
-    if pooling.exists():
-        width = _read_json(pooling).get("word_embedding_dimension")
-        if width:
-            return int(width)
+    """Width of the transformer's token vectors: what the Pooling module's configuration says it pools,
+    else the model configuration's hidden size."""
+    width = _token_width(model_path / "1_Pooling")
+    if width:
+        return width
     config = model_path / "config.json"
     if config.exists():
         settings = _read_json(config)
@@ -123,10 +131,16 @@ def transformer_width(model_path: Path) -> int | None:
 
 
 def pooling_modes(pooling_folder: Path) -> list[str]:
-    """The pooling modes a Pooling module's configuration turns on (mean when it names none)."""
+    """The pooling modes ("mean", "cls", "max", ...) a Pooling module's configuration turns on, in the
+    order their vectors are concatenated (mean when it names none), as sentence-transformers reads it."""
     config = pooling_folder / "config.json"
     settings = _read_json(config) if config.exists() else {}
-    return [m for m in POOLING_MODES if settings.get(m)] or ["pooling_mode_mean_tokens"]
+    mode = settings.get("pooling_mode")
+    if isinstance(mode, str):
+        return [mode]
+    if isinstance(mode, list) and mode:
+        return [str(m) for m in mode]
+    return [name for key, name in LEGACY_POOLING_MODES.items() if settings.get(key)] or ["mean"]
 
 
 def sentence_dimension(model_path: Path) -> int | None:
@@ -138,9 +152,7 @@ def sentence_dimension(model_path: Path) -> int | None:
         if kind == "Transformer":
             width = transformer_width(folder)
         elif kind == "Pooling":
-            config = folder / "config.json"
-            word = _read_json(config).get("word_embedding_dimension") if config.exists() else None
-            word = int(word) if word else width
+            word = _token_width(folder) or width
             width = word * len(pooling_modes(folder)) if word else None
         elif kind == "Dense":
             out = _read_json(folder / "config.json").get("out_features")
