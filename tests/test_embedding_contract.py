@@ -307,3 +307,14 @@ def test_quantize_onnx_leaves_the_root_logger_alone(tmp_path: Path, monkeypatch:
     assert after == before  # level, handlers and filters as they were
     assert "another module's record" in collect.messages  # other loggers still reach the root's handlers
     assert not any("pre-processing" in m for m in collect.messages)  # the quantiser's hint does not
+
+
+def test_an_embedder_that_breaks_its_dimension_stops_the_build(tmp_path: Path) -> None:
+    class Narrow(FakeEmbedder):  # says 64, gives 32: half-width rows would pair up into wrong vectors
+        def embed_batch(self, texts):  # type: ignore[no-untyped-def]
+            return super().embed_batch(texts)[:, :32]
+
+    settings = Settings(index_dir=tmp_path / "index")
+    with pytest.raises(ModelNotAvailable, match="64 dimensions"):
+        build_index([_corpus(tmp_path)], settings, Narrow())
+    assert store.current_version(settings.index_dir) is None

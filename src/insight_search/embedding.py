@@ -102,7 +102,10 @@ class SentenceTransformerEmbedder:
         # From the configuration (transformer, pooling, Dense projections); only a module whose output
         # width the configuration does not say makes the model load now.
         self._configured = sentence_dimension(self.path)
-        self.dimension: int = self._configured or self._model_dimension(self._load())
+        dimension = self._configured or self._model_dimension(self._load())
+        if dimension <= 0:
+            raise ModelNotAvailable(f"cannot tell the dimension of the vectors of the model at {self.path}")
+        self.dimension: int = dimension
 
     @staticmethod
     def _model_dimension(model: Any) -> int:
@@ -258,7 +261,9 @@ def embed_with_cache(
         progress(len(texts) - len(missing))
     for start in range(0, len(missing), batch_size):
         part = missing[start : start + batch_size]
-        vectors = embedder.embed_batch([texts[unique[k]] for k in part])
+        vectors = check_width(
+            embedder.embed_batch([texts[unique[k]] for k in part]), embedder.dimension, embedder.model_id
+        )
         for k, v in zip(part, vectors, strict=True):
             found[k] = v
         if cache:
