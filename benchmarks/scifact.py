@@ -12,12 +12,12 @@ weight at 0. Build time is a cold build (fresh embedding cache) except for the b
 ``--warm-cache`` (their vectors come from earlier runs, so their build time is no embedding speed).
 
 Latency: every query text is distinct and each timed pass starts with a fresh ``Searcher`` (empty query-vector
-LRU cache); a few train claims warm the model up first. In-process: ``Searcher.search`` at k=10. HTTP: the app
-in a uvicorn subprocess on 127.0.0.1 (rate limit off), ``GET /search?q=..&k=10`` with one keep-alive client.
-txtai: ``Embeddings(path=<bundled model>, method="sentence-transformers", hybrid=True)`` (256-token window, the
-model's own), one document per abstract (title + text), ``search(q, 10)``. The product and txtai are timed
-query by query in alternation, so drift on this shared machine hits both alike. Load average is recorded with
-every timing.
+and highlight caches); a few train claims warm the model up first. In-process: ``Searcher.search`` at k=10.
+HTTP: the app in a uvicorn subprocess on 127.0.0.1 (rate limit off), ``GET /search?q=..&k=10`` with one
+keep-alive client. txtai: ``Embeddings(path=<bundled model>, method="sentence-transformers", hybrid=True)``
+(256-token window, the model's own), one document per abstract (title + text), ``search(q, 10)``. The product
+and txtai are timed query by query in alternation, so drift on this shared machine hits both alike. Load
+average is recorded with every timing.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scifact_data as sd  # noqa: E402
 from bench_common import RESULTS, environment, load_average, markdown_table, percentiles, write_results  # noqa: E402
+from insight_search.caching import CachingEmbedder, cached_sentence_terms  # noqa: E402
 from insight_search.config import Settings  # noqa: E402
 from insight_search.embedding import Embedder, make_embedder, resolve_model_path  # noqa: E402
 from insight_search.indexer import CACHE_FILE, build_index  # noqa: E402
@@ -70,7 +71,12 @@ def quality(searcher: Searcher, claims: Sequence[sd.Claim]) -> dict[str, dict[st
         ("bm25", {"dense_weight": 0.0}),
         ("hybrid", {}),
     ):
-        view = Searcher(searcher.data, searcher.embedder, s.model_copy(update=update))
+        view = Searcher(
+            searcher.data,
+            searcher.embedder,
+            s.model_copy(update=update),
+            sentence_terms=searcher.sentence_terms,
+        )
         out[mode] = {k: round(v, 4) for k, v in sd.evaluate(doc_runs(view, claims), claims).items()}
     return out
 
@@ -356,7 +362,16 @@ def main() -> None:
             for backend in dict.fromkeys([latency_backend, *backends]):
                 base = searchers[backend]
                 for grouped in (True, False):
-                    fresh = Searcher(base.data, base.embedder, base.settings)  # empty query-vector cache
+                    # empty query-vector and highlight caches
+                    inner = base.embedder
+                    if isinstance(inner, CachingEmbedder):
+                        inner = inner.inner
+                    fresh = Searcher(
+                        base.data,
+                        CachingEmbedder(inner),
+                        base.settings,
+                        sentence_terms=cached_sentence_terms(),
+                    )
                     with_txtai = txtai if backend == latency_backend and grouped else None
                     r = latency_round(
                         f"{backend} round {attempt}", fresh, texts, warm_texts, with_txtai, grouped

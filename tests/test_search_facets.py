@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from insight_search.config import Settings
+from insight_search.highlight import highlight
 from insight_search.indexer import build_index
 from insight_search.lexical import tokenize
 from insight_search.models import Query
-from insight_search.search import Searcher, highlight, open_searcher
+from insight_search.search import Searcher, open_searcher
 from insight_search.text import sentence_spans
 
 COUNTRIES = ["Mexico", "Chile", None, "Kenya"]
@@ -119,11 +120,12 @@ def test_candidate_order_matches_the_dict_reference(searcher: Searcher, fusion: 
 
     view = Searcher(searcher.data, searcher.embedder, searcher.settings.model_copy(update={"fusion": fusion}))
     for text in ("care budget", "rural women credit data", "shelter law"):
-        ids, scores, parts = view._ranked(Query(text=text, k=10))
-        lists = [list(parts["dense"].items()), list(parts["lexical"].items())]
+        candidates = view.candidates(Query(text=text, k=10))
+        ids, scores = candidates.ids, candidates.scores
+        lists = [list(candidates.dense.items()), list(candidates.lexical.items())]
         w = [view.settings.dense_weight, view.settings.lexical_weight]
         fused = rrf(lists, w, k=view.settings.rrf_k) if fusion == "rrf" else convex(lists, w)
-        for i in parts["matching"]:
+        for i in candidates.matching:
             fused.setdefault(int(i), 0.0)
         expected = top(fused, len(fused))
         assert ids.tolist() == [i for i, _ in expected]

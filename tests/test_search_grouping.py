@@ -54,7 +54,7 @@ def _reference(searcher: Searcher, text: str) -> list[str]:
     """Document ranking by brute force: max-pool each list to documents, then the configured RRF."""
     s = searcher.settings
     n = len(searcher.chunks)
-    vector = searcher.embed_queries([text])[0]
+    vector = searcher.embedder.embed_batch([text])[0]
     lists = []
     for ranked in (
         searcher.data.dense.search(vector[None, :], n)[0],

@@ -10,10 +10,9 @@ import pytest
 from insight_search import service
 from insight_search.errors import BadInput
 from insight_search.indexer import build_index
-from insight_search.models import Filters, Query
+from insight_search.models import Filters
 from insight_search.search import open_searcher
 from insight_search.sources.unwomen_page import read_unwomen_page
-from insight_search.summarize import timeline, timeline_markdown
 
 from .conftest import SEED
 
@@ -69,7 +68,7 @@ def test_timeline_years_in_order_with_status(searcher):
     for y in out.years:
         assert y.count >= 1 and y.sentences
         assert all(s.year == y.year for s in y.sentences)
-    md = timeline_markdown(timeline(searcher, Query("care system legislation")))
+    md = service.year_timeline_markdown(searcher, "care system legislation")
     assert "**2022**" in md and "Status: not achieved" in md and "Sources:" in md and "[1]" in md
 
 

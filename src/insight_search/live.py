@@ -23,6 +23,7 @@ class LiveSearcher:
         first = open_searcher(settings, embedder)
         self._searcher = first
         self._embedder = first.embedder
+        self._sentence_terms = first.sentence_terms  # a cache by text: it outlives each index version
         self._version: Path | None = first.data.path
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
@@ -58,7 +59,9 @@ class LiveSearcher:
             except InsightSearchError as exc:
                 logger.warning("new index version not loaded, still serving %s: %s", self.version, exc)
                 return False
-            self._searcher = Searcher(data, self._embedder, self.settings)
+            self._searcher = Searcher(
+                data, self._embedder, self.settings, sentence_terms=self._sentence_terms
+            )
             self._version = data.path
             self.reloads += 1
         logger.info("now serving index version %s", self.version)

@@ -1,18 +1,19 @@
 """Mentions: complete recall for a name or phrase (not top-k), accent- and case-insensitive.
 
 Every chunk whose folded text holds the folded term at word boundaries is a mention ("Nuevo Leon" finds
-"Nuevo León"); the search filters apply. Results come in index order, counted by year, country and
-document, with offset pagination over all of them and the matched spans.
+"Nuevo León") among the rows the caller's filters allow. Results come in index order, counted by year,
+country and document, with offset pagination over all of them and the matched spans.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 
 from insight_search.errors import BadInput
-from insight_search.models import Filters, Mention, MentionsResult
-from insight_search.search import UNKNOWN, Searcher
+from insight_search.facets import UNKNOWN
+from insight_search.models import Chunk, Mention, MentionsResult
 from insight_search.text import fold, fold_with_offsets
 
 MAX_TERM_CHARS = 200
@@ -36,32 +37,34 @@ def find_spans(text: str, pattern: re.Pattern[str]) -> tuple[tuple[int, int], ..
 
 
 def mentions(
-    searcher: Searcher,
     term: str,
+    chunks: Sequence[Chunk],
+    folded_texts: Sequence[str],
+    rows: Sequence[int] | None,
     *,
-    filters: Filters | None = None,
     offset: int = 0,
     limit: int = 20,
 ) -> MentionsResult:
+    """Every chunk among ``rows`` (all when None) whose text mentions ``term``, counted, one page of them.
+
+    ``folded_texts``: :func:`text.fold` of each chunk's text, in the order of ``chunks``."""
     if not 1 <= limit <= MAX_LIMIT:
         raise BadInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
     if offset < 0:
         raise BadInput("offset must not be negative")
     pattern = term_pattern(term)
-    allowed = searcher.allowed(filters or Filters())
-    ids = range(len(searcher.chunks)) if allowed is None else allowed.tolist()
-    folded_texts = searcher.folded_texts
+    ids = range(len(chunks)) if rows is None else rows
     hits = [i for i in ids if pattern.search(folded_texts[i])]
     years: Counter[str] = Counter()
     countries: Counter[str] = Counter()
     documents: Counter[str] = Counter()
     for i in hits:
-        c = searcher.chunks[i]
+        c = chunks[i]
         years[str(c.year) if c.year is not None else UNKNOWN] += 1
         countries[c.country or UNKNOWN] += 1
         documents[c.doc_id] += 1
     page = hits[offset : offset + limit]
-    result = tuple(Mention(searcher.chunks[i], find_spans(searcher.chunks[i].text, pattern)) for i in page)
+    result = tuple(Mention(chunks[i], find_spans(chunks[i].text, pattern)) for i in page)
     return MentionsResult(
         term=term,
         total=len(hits),

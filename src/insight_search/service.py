@@ -6,11 +6,14 @@ cursors, so the two edges hold no logic of their own.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from insight_search.cursor import decode_cursor, encode_cursor, request_key
 from insight_search.errors import BadInput, NotFound
 from insight_search.funding import funding
 from insight_search.mentions import mentions
-from insight_search.models import Filters, Query
+from insight_search.models import Filters, Query, Timeline
 from insight_search.schemas import (
     ChunkOut,
     FacetsOut,
@@ -21,17 +24,26 @@ from insight_search.schemas import (
     TimelineOut,
 )
 from insight_search.search import Searcher
-from insight_search.summarize import summarize, timeline, timeline_markdown
+from insight_search.summarize import DEFAULT_EVIDENCE, summarize, timeline, timeline_markdown
 
 MAX_FUNDING_PAGE = 1000
 
+# Stopgap until the request layer owns the cursor secret: one random secret per process (so it outlives
+# index reloads), unless ``settings.cursor_secret`` is set.
+_SECRET = secrets.token_bytes(32)
+
+
+def _secret(searcher: Searcher) -> bytes:
+    configured = searcher.settings.cursor_secret
+    return hashlib.sha256(configured.encode()).digest() if configured else _SECRET
+
 
 def _offset(searcher: Searcher, key: str, cursor: str | None) -> int:
-    return 0 if not cursor else decode_cursor(searcher.cursor_secret, key, cursor)
+    return 0 if not cursor else decode_cursor(_secret(searcher), key, cursor)
 
 
 def _next(searcher: Searcher, key: str, offset: int | None) -> str | None:
-    return None if offset is None else encode_cursor(searcher.cursor_secret, key, offset)
+    return None if offset is None else encode_cursor(_secret(searcher), key, offset)
 
 
 def search(
@@ -53,23 +65,35 @@ def summary(
     max_words: int | None = None,
 ) -> SummaryOut:
     query = Query(q, filters=filters or Filters())
-    return SummaryOut.of(summarize(searcher, query, max_sentences=max_sentences, max_words=max_words))
+    searcher.validate(query)
+    evidence = [searcher.chunks[i] for i in searcher.matching(query)[:DEFAULT_EVIDENCE]]
+    return SummaryOut.of(
+        summarize(q, evidence, searcher.embedder, max_sentences=max_sentences, max_words=max_words)
+    )
+
+
+def _timeline(searcher: Searcher, q: str, filters: Filters | None, sentences_per_year: int) -> Timeline:
+    query = Query(q, filters=filters or Filters())
+    searcher.validate(query)
+    return timeline(
+        q,
+        [searcher.chunks[i] for i in searcher.matching(query)],
+        searcher.embedder,
+        document_chunks=searcher.chunks_of_documents,
+        sentences_per_year=sentences_per_year,
+    )
 
 
 def year_timeline(
     searcher: Searcher, q: str, *, filters: Filters | None = None, sentences_per_year: int = 3
 ) -> TimelineOut:
-    return TimelineOut.of(
-        timeline(searcher, Query(q, filters=filters or Filters()), sentences_per_year=sentences_per_year)
-    )
+    return TimelineOut.of(_timeline(searcher, q, filters, sentences_per_year))
 
 
 def year_timeline_markdown(
     searcher: Searcher, q: str, *, filters: Filters | None = None, sentences_per_year: int = 3
 ) -> str:
-    return timeline_markdown(
-        timeline(searcher, Query(q, filters=filters or Filters()), sentences_per_year=sentences_per_year)
-    )
+    return timeline_markdown(_timeline(searcher, q, filters, sentences_per_year))
 
 
 def term_mentions(
@@ -82,7 +106,15 @@ def term_mentions(
 ) -> MentionsOut:
     filters = filters or Filters()
     key = request_key("mentions", term, filters, limit)
-    result = mentions(searcher, term, filters=filters, offset=_offset(searcher, key, cursor), limit=limit)
+    allowed = searcher.allowed(filters)
+    result = mentions(
+        term,
+        searcher.chunks,
+        searcher.folded_texts,
+        None if allowed is None else allowed.tolist(),
+        offset=_offset(searcher, key, cursor),
+        limit=limit,
+    )
     return MentionsOut.of(result, next_cursor=_next(searcher, key, result.next_offset))
 
 
@@ -123,8 +155,7 @@ def facets(searcher: Searcher, q: str | None = None, *, filters: Filters | None 
         return FacetsOut.of(searcher.facets(None if allowed is None else allowed.tolist()))
     query = Query(q, filters=filters)
     searcher.validate(query)
-    ranked, _ = searcher.candidate_pool(query)
-    return FacetsOut.of(searcher.facets([i for i, _ in ranked]))
+    return FacetsOut.of(searcher.facets(searcher.candidates(query).ids))
 
 
 def chunk(searcher: Searcher, chunk_id: str) -> ChunkOut:

@@ -1,6 +1,7 @@
 """Query-focused extractive summaries and year-by-year timelines over the passages that match a query.
 
 Sentences are whole and verbatim; each carries its citation and its character offsets in its passage.
+The functions take the matching passages and an embedder, not a searcher: the caller finds the matches.
 Selection (centrality + query relevance + redundancy removal) is ``sentence_ranking.select_sentences``
 over sentence embeddings; this module gathers the evidence and puts the chosen sentences in order
 (year, then document position).
@@ -9,12 +10,12 @@ over sentence embeddings; this module gathers the evidence and puts the chosen s
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from insight_search.embedding import Embedder
 from insight_search.errors import BadInput
-from insight_search.models import Chunk, Citation, Query, Summary, SummarySentence, Timeline, TimelineYear
-from insight_search.search import Searcher
+from insight_search.models import Chunk, Citation, Summary, SummarySentence, Timeline, TimelineYear
 from insight_search.sentence_ranking import select_sentences
 from insight_search.text import sentence_spans, word_count
 
@@ -66,9 +67,9 @@ def order_key(s: SummarySentence) -> tuple:
 
 
 def summarize_chunks(
-    searcher: Searcher,
     query: str,
     chunks: Sequence[Chunk],
+    embedder: Embedder,
     *,
     max_sentences: int = 5,
     max_words: int | None = None,
@@ -78,8 +79,8 @@ def summarize_chunks(
     if not candidates:
         return ()
     texts = [c.text for c in candidates]
-    vectors = searcher.embed_sentences(texts)
-    query_vector = searcher.embed_queries([query])[0]
+    vectors = embedder.embed_batch(texts)
+    query_vector = embedder.embed_batch([query])[0]
     chosen = select_sentences(
         texts,
         max_sentences=max_sentences,
@@ -112,63 +113,72 @@ def _check_budget(max_sentences: int, max_words: int | None) -> None:
 
 
 def summarize(
-    searcher: Searcher,
-    query: Query,
+    query_text: str,
+    evidence: Sequence[Chunk],
+    embedder: Embedder,
     *,
     max_sentences: int = 5,
     max_words: int | None = None,
-    evidence: int = DEFAULT_EVIDENCE,
 ) -> Summary:
-    """Extractive summary of what the matching passages say about ``query`` (its filters apply)."""
+    """Extractive summary of what ``evidence`` says about ``query_text``.
+
+    ``evidence``: the best matching passages, best first, already cut to the depth the caller wants
+    (:data:`DEFAULT_EVIDENCE` by default)."""
     _check_budget(max_sentences, max_words)
-    searcher.validate(query)
-    matches = searcher.matching_chunks(query)
-    top = [searcher.chunks[i] for i in matches[:evidence]]
     sentences = summarize_chunks(
-        searcher, query.text.strip(), top, max_sentences=max_sentences, max_words=max_words
+        query_text.strip(), evidence, embedder, max_sentences=max_sentences, max_words=max_words
     )
-    return Summary(query=query.text, sentences=sentences, passages_considered=len(top))
+    return Summary(query=query_text, sentences=sentences, passages_considered=len(evidence))
 
 
-def year_status(searcher: Searcher, chunks: Sequence[Chunk], year: int) -> str | None:
-    """The outcome status stated for ``year`` by the progress notes of the documents in ``chunks``."""
+def year_status(
+    chunks: Sequence[Chunk], year: int, document_chunks: Callable[[set[str]], Sequence[Chunk]]
+) -> str | None:
+    """The outcome status stated for ``year`` by the progress notes of the documents in ``chunks``
+    (``document_chunks``: every chunk of some documents, by document id)."""
     statuses = Counter(c.status for c in chunks if c.status)
     if not statuses:
         docs = {c.doc_id for c in chunks}
         statuses = Counter(
-            c.status for c in searcher.chunks_of_documents(docs) if c.year == year and c.status is not None
+            c.status for c in document_chunks(docs) if c.year == year and c.status is not None
         )
     return statuses.most_common(1)[0][0] if statuses else None
 
 
 def timeline(
-    searcher: Searcher,
-    query: Query,
+    query_text: str,
+    matches: Sequence[Chunk],
+    embedder: Embedder,
     *,
+    document_chunks: Callable[[set[str]], Sequence[Chunk]],
     sentences_per_year: int = 3,
     evidence_per_year: int = 10,
 ) -> Timeline:
-    """Per year with evidence, ascending: matching passages, the stated status, a short cited summary."""
+    """Per year with evidence, ascending: matching passages, the stated status, a short cited summary.
+
+    ``matches``: every passage that matches the query, best first; ``document_chunks``: every chunk of
+    some documents, by document id (where a year's status is looked up when its matches state none)."""
     _check_budget(sentences_per_year, None)
-    searcher.validate(query)
     by_year: dict[int, list[Chunk]] = defaultdict(list)
-    for i in searcher.matching_chunks(query):
-        chunk = searcher.chunks[i]
+    for chunk in matches:
         if chunk.year is not None:
             by_year[chunk.year].append(chunk)
     years = []
-    text = query.text.strip()
+    text = query_text.strip()
     for year in sorted(by_year):
         chunks = by_year[year]
         sentences = summarize_chunks(
-            searcher, text, chunks[:evidence_per_year], max_sentences=sentences_per_year
+            text, chunks[:evidence_per_year], embedder, max_sentences=sentences_per_year
         )
         years.append(
             TimelineYear(
-                year=year, count=len(chunks), status=year_status(searcher, chunks, year), sentences=sentences
+                year=year,
+                count=len(chunks),
+                status=year_status(chunks, year, document_chunks),
+                sentences=sentences,
             )
         )
-    return Timeline(query=query.text, years=tuple(years))
+    return Timeline(query=query_text, years=tuple(years))
 
 
 def timeline_markdown(result: Timeline) -> str:

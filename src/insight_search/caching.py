@@ -1,0 +1,96 @@
+"""Serving-side caches: query and sentence vectors by text, and highlight sentence terms by chunk text.
+
+Both are keyed by text, not by row, so they stay valid when a rebuilt index is swapped in. The engine
+(``Searcher``, summaries) holds no cache of its own; :func:`insight_search.search.open_searcher` puts these
+around what it opens for serving.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from insight_search.embedding import Embedder
+from insight_search.highlight import SentenceTerms, sentence_terms
+
+VECTOR_CACHE_SIZE = 50_000  # query and sentence vectors (about 1.5 KB each at 384 dimensions)
+HIGHLIGHT_CACHE_SIZE = 20_000  # chunk texts (Punkt + stemming cost about 0.6 ms a chunk)
+
+
+class CachingEmbedder:
+    """An :class:`Embedder` that remembers the vectors of the last ``maxsize`` texts (LRU, thread-safe).
+
+    A batch makes one ``embed_batch`` call on ``inner`` for all its texts not seen yet (each once)."""
+
+    def __init__(self, inner: Embedder, maxsize: int = VECTOR_CACHE_SIZE) -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+        self.inner = inner
+        self.maxsize = maxsize
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # Read from ``inner`` each time (its dimension may be known only once its model is loaded); settable
+    # as the Embedder protocol declares them, writing through to ``inner``.
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @model_id.setter
+    def model_id(self, value: str) -> None:
+        self.inner.model_id = value
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @dimension.setter
+    def dimension(self, value: int) -> None:
+        self.inner.dimension = value
+
+    @property
+    def backend(self) -> str:
+        return str(getattr(self.inner, "backend", "custom"))
+
+    def limit_threads(self, threads: int) -> None:
+        limit = getattr(self.inner, "limit_threads", None)
+        if limit is not None:
+            limit(threads)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        known: dict[str, np.ndarray] = {}
+        with self._lock:
+            for t in texts:
+                v = self._vectors.get(t)
+                if v is not None:
+                    self._vectors.move_to_end(t)
+                    known[t] = v
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = {t: v.copy() for t, v in zip(missing, self.inner.embed_batch(missing), strict=True)}
+            known.update(fresh)
+            with self._lock:
+                for t, v in fresh.items():
+                    self._vectors[t] = v
+                    self._vectors.move_to_end(t)
+                while len(self._vectors) > self.maxsize:
+                    self._vectors.popitem(last=False)
+        return np.vstack([known[t] for t in texts])
+
+
+def cached_sentence_terms(maxsize: int = HIGHLIGHT_CACHE_SIZE) -> Callable[[str], SentenceTerms]:
+    """:func:`highlight.sentence_terms` remembered for the last ``maxsize`` chunk texts (thread-safe)."""
+    return lru_cache(maxsize=maxsize)(sentence_terms)

@@ -1,0 +1,99 @@
+"""Filters over the loaded chunks (pure): per-chunk filter columns built once, and the rows a filter allows.
+
+Text values match case- and accent-insensitively (both sides folded); ``source`` is a reader kind
+("uninfo-xlsx"...) when some chunk has that kind, else a part of the folded file path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from insight_search.models import Chunk, Filters
+from insight_search.text import fold
+
+# Fields whose values are looked up folded: field -> folded value -> rows
+FIELDS = ("country", "agency", "theme", "section", "kind", "doc")
+
+
+def chunk_themes(c: Chunk) -> list[str]:
+    """The themes of a chunk: the reader's list, else its one theme (empty when it has none)."""
+    return list(c.metadata.get("themes") or ([c.theme] if c.theme else []))
+
+
+def _values(c: Chunk) -> tuple[tuple[str, Sequence[str]], ...]:
+    return (
+        ("country", [c.country] if c.country else []),
+        ("agency", c.agencies),
+        ("theme", chunk_themes(c)),
+        ("section", [c.section]),
+        ("kind", [c.source.kind]),
+        ("doc", [c.doc_id]),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class FilterColumns:
+    """Per-chunk filter columns, built once at load."""
+
+    years: np.ndarray  # int32 per row, -1 when the chunk has no year
+    values: Mapping[str, Mapping[str, np.ndarray]]  # field -> folded value -> rows (int64, ascending)
+    paths: np.ndarray  # folded source path per row (object)
+
+    @classmethod
+    def of(cls, chunks: Sequence[Chunk]) -> FilterColumns:
+        years = np.array([c.year if c.year is not None else -1 for c in chunks], dtype=np.int32)
+        buckets: dict[str, dict[str, list[int]]] = {f: {} for f in FIELDS}
+        for i, c in enumerate(chunks):
+            for name, vals in _values(c):
+                for v in vals:
+                    buckets[name].setdefault(fold(str(v)), []).append(i)
+        values = {f: {v: np.array(ids, dtype=np.int64) for v, ids in d.items()} for f, d in buckets.items()}
+        paths = np.array([fold(c.source.path) for c in chunks], dtype=object)
+        return cls(years, values, paths)
+
+    def __len__(self) -> int:
+        return len(self.years)
+
+    def rows(self, field: str, value: str) -> np.ndarray:
+        """Rows whose ``field`` holds ``value`` (folded here), ascending; empty when none does."""
+        found = self.values[field].get(fold(value))
+        return found if found is not None else np.zeros(0, dtype=np.int64)
+
+
+def allowed_rows(columns: FilterColumns, filters: Filters) -> np.ndarray | None:
+    """Rows that pass ``filters``, ascending; None when nothing is filtered."""
+    if filters.is_empty():
+        return None
+    n = len(columns)
+    mask = np.ones(n, dtype=bool)
+    years = columns.years
+    if filters.year is not None:
+        mask &= years == filters.year
+    if filters.year_from is not None:
+        mask &= years >= filters.year_from
+    if filters.year_to is not None:
+        mask &= (years <= filters.year_to) & (years >= 0)
+    for name, value in (
+        ("country", filters.country),
+        ("agency", filters.agency),
+        ("theme", filters.theme),
+        ("section", filters.section),
+        ("doc", filters.doc_id),
+    ):
+        if value is not None:
+            sub = np.zeros(n, dtype=bool)
+            sub[columns.rows(name, value.strip())] = True
+            mask &= sub
+    if filters.source is not None:
+        key = fold(filters.source.strip())
+        kind = columns.values["kind"].get(key)
+        sub = np.zeros(n, dtype=bool)
+        if kind is not None:
+            sub[kind] = True
+        elif n:
+            sub = np.array([key in p for p in columns.paths], dtype=bool)
+        mask &= sub
+    return np.flatnonzero(mask)
