@@ -90,7 +90,8 @@ def test_narratives_carry_the_year_of_their_column(gender):
     narratives = Counter()
     for doc in searcher.data.documents.values():
         for p in doc.passages:
-            if p.section == "narrative":
+            if p.label == f"{p.year} Narrative":
+                assert p.section == "progress_note"
                 narratives[p.year] += 1
     assert set(narratives) <= set(expected)
     assert all(0 < narratives[y] <= expected[y] for y in narratives)
@@ -104,8 +105,7 @@ def test_agency_filter_and_partner_mentions_match_a_direct_scan(gender):
     docs_with_partner = {
         d.doc_id
         for d in searcher.data.documents.values()
-        if any(partner.lower() in p.lower() for p in d.metadata.get("contributing_partners") or [])
-        or any(partner.lower() in p.lower() for p in d.metadata.get("implementation_partners") or [])
+        if any(partner.lower() in p.lower() for p in d.partners)
     }
     found: set[str] = set()
     cursor = None

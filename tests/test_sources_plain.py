@@ -11,7 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from insight_search.errors import InsightSearchError, UnreadableFile
-from insight_search.sources.plain import read_jsonl, read_markdown, read_text, read_text_file
+from insight_search.sources.common import read_text_file
+from insight_search.sources.jsonl import read_jsonl
+from insight_search.sources.markdown import read_markdown
+from insight_search.sources.plain import read_text
 
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -151,7 +154,7 @@ def test_jsonl_records(tmp_path: Path) -> None:
     assert [p.text for p in first.passages] == ["First paragraph.", "Second."]
     assert all(p.year == 2023 for p in first.passages)
     assert first.country == "Mexico" and first.agencies == ("UN Women", "UNDP")
-    assert dict(first.metadata) == {"office": "MCO"}
+    assert first.office == "MCO" and dict(first.metadata) == {}
     assert first.source.kind == "jsonl" and first.source.row == 1
     assert second.doc_id == "7" and second.title == "Seven." and second.source.row == 3
     assert second.agencies == ("UNICEF", "WHO") and second.year == 2021

@@ -49,11 +49,10 @@ def _build_columns(chunks: Sequence[Chunk]) -> _Columns:
         f: {} for f in ("country", "agency", "theme", "section", "kind", "doc")
     }
     for i, c in enumerate(chunks):
-        themes = c.metadata.get("themes") or ([c.theme] if c.theme else [])
         for name, vals in (
             ("country", [c.country] if c.country else []),
             ("agency", c.agencies),
-            ("theme", themes),
+            ("theme", c.themes),
             ("section", [c.section]),
             ("kind", [c.source.kind]),
             ("doc", [c.doc_id]),
@@ -110,9 +109,7 @@ def _build_facet_columns(chunks: Sequence[Chunk]) -> tuple[_FacetColumn, ...]:
         _FacetColumn.of([[str(c.year) if c.year is not None else UNKNOWN] for c in chunks]),
         _FacetColumn.of([[c.country or UNKNOWN] for c in chunks]),
         _FacetColumn.of([list(c.agencies) or [UNKNOWN] for c in chunks]),
-        _FacetColumn.of(
-            [list(c.metadata.get("themes") or ([c.theme] if c.theme else [UNKNOWN])) for c in chunks]
-        ),
+        _FacetColumn.of([list(c.themes) or [UNKNOWN] for c in chunks]),
     )
 
 
