@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import io
 import random
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from insight_search.errors import InsightSearchError, UnreadableFile
+from insight_search.indexer import collect_corpus
 from insight_search.models import Section
 from insight_search.sources.uninfo_xlsx import cell_text, join_codes, read_uninfo_xlsx, repair_mojibake
 
@@ -187,6 +189,19 @@ def test_row_becomes_document(tmp_path: Path) -> None:
     assert all(f.source == doc.source for f in doc.funding)
 
 
+def test_repeated_sub_output_is_one_document_with_every_theme_and_partner(tmp_path: Path) -> None:
+    """A sub-output exported in two theme files merges into one document (typed themes and partners)."""
+    other = list(FULL_ROW)
+    other[HEADER.index("Contributing partners")] = "Government of Spain; UNICEF National Committee"
+    write_export(tmp_path / "americas" / "gender.xlsx", [FULL_ROW])
+    write_export(tmp_path / "americas" / "youth.xlsx", [other])
+    corpus = collect_corpus([tmp_path])
+    [doc] = corpus.documents.values()
+    assert doc.themes == ("gender", "youth")
+    assert doc.partners == ("European Union", "Government of Spain", "INMUJERES", "UNICEF National Committee")
+    assert doc.outcome == "5.1 By 2025 women live free of violence" and doc.region == "americas"
+
+
 def test_row_numbers_follow_the_sheet_and_empty_rows_are_skipped(tmp_path: Path) -> None:
     second = list(FULL_ROW)
     second[HEADER.index("ID")] = 7
@@ -332,6 +347,23 @@ def _real(region: str, theme: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not available: {path}")
     return path
+
+
+def test_real_yearly_narratives_are_progress_notes() -> None:
+    """Every ``YYYY Narrative`` passage of the five gender exports is a progress note, its label kept."""
+    files = sorted(JWP.glob("*/gender.xlsx"))
+    if len(files) != 5:
+        pytest.skip(f"shared data not available: {JWP}/*/gender.xlsx")
+    labelled = [
+        p
+        for f in files
+        for d in read_uninfo_xlsx(f, lambda problem: None)
+        for p in d.passages
+        if p.label and re.fullmatch(r"(19|20)\d\d Narrative", p.label)
+    ]
+    assert len(labelled) > 1000
+    assert {p.section for p in labelled} == {Section.PROGRESS_NOTE}
+    assert all(p.label == f"{p.year} Narrative" for p in labelled)
 
 
 def _scan(path: Path) -> tuple[list[str], list[tuple[Any, ...]]]:
