@@ -35,7 +35,7 @@ from insight_search.embedding import EmbeddingCache, embed_with_cache, make_embe
 from insight_search.fusion import convex, rrf, top  # noqa: E402
 from insight_search.lexical import LexicalIndex  # noqa: E402
 from insight_search.models import Chunk, Document  # noqa: E402
-from insight_search.sources.plain import read_jsonl  # noqa: E402
+from insight_search.sources.jsonl import read_jsonl  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / "results" / "cache" / "embedding-cache.sqlite"
 

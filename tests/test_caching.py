@@ -93,10 +93,9 @@ def test_it_is_an_embedder_that_delegates() -> None:
     inner = Recording()
     cache = CachingEmbedder(inner)
     assert isinstance(cache, Embedder)
-    assert (cache.model_id, cache.dimension, cache.backend) == ("fake-bow-64", 64, "custom")
+    assert (cache.model_id, cache.dimension, cache.backend) == ("fake-bow-64", 64, "fake")
     cache.limit_threads(1)
     assert inner.threads == [1]
-    CachingEmbedder(FakeEmbedder()).limit_threads(2)  # an embedder without thread control: nothing to do
 
 
 def test_sentence_terms_are_cached_by_text() -> None:

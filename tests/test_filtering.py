@@ -115,8 +115,6 @@ def test_hand_picked_filters(chunks: list[Chunk]) -> None:
 
 
 def test_chunk_themes(chunks: list[Chunk]) -> None:
-    listed = next(c for c in chunks if c.metadata.get("themes"))
-    assert chunk_themes(listed) == list(listed.metadata["themes"])
-    single = next(c for c in chunks if c.theme and not c.metadata.get("themes"))
-    assert chunk_themes(single) == [single.theme]
+    listed = next(c for c in chunks if c.themes)
+    assert chunk_themes(listed) == list(listed.themes)
     assert any(chunk_themes(c) == [] for c in chunks)

@@ -15,7 +15,7 @@ import pytest
 
 from insight_search import service
 from insight_search.indexer import build_index
-from insight_search.models import Filters
+from insight_search.models import Filters, Query, Section
 from insight_search.search import open_searcher
 
 from .conftest import FakeEmbedder, need_shared
@@ -90,7 +90,8 @@ def test_narratives_carry_the_year_of_their_column(gender):
     narratives = Counter()
     for doc in searcher.data.documents.values():
         for p in doc.passages:
-            if p.section == "narrative":
+            if p.label == f"{p.year} Narrative":
+                assert p.section == "progress_note"
                 narratives[p.year] += 1
     assert set(narratives) <= set(expected)
     assert all(0 < narratives[y] <= expected[y] for y in narratives)
@@ -104,8 +105,7 @@ def test_agency_filter_and_partner_mentions_match_a_direct_scan(gender):
     docs_with_partner = {
         d.doc_id
         for d in searcher.data.documents.values()
-        if any(partner.lower() in p.lower() for p in d.metadata.get("contributing_partners") or [])
-        or any(partner.lower() in p.lower() for p in d.metadata.get("implementation_partners") or [])
+        if any(partner.lower() in p.lower() for p in d.partners)
     }
     found: set[str] = set()
     cursor = None
@@ -118,3 +118,45 @@ def test_agency_filter_and_partner_mentions_match_a_direct_scan(gender):
         if cursor is None:
             break
     assert docs_with_partner and found == docs_with_partner
+
+
+@pytest.fixture(scope="module")
+def one_export(tmp_path_factory):
+    from insight_search.config import Settings
+
+    path = need_shared("data", "uninfo-jwp", "arab-states", "gender.xlsx")
+    settings = Settings(index_dir=tmp_path_factory.mktemp("one-gender") / "index")
+    build_index([path], settings, FakeEmbedder())
+    return open_searcher(settings, FakeEmbedder())
+
+
+def test_progress_note_filter_returns_the_yearly_narratives(one_export):
+    """``--section progress_note`` finds UN INFO yearly narratives (they were section "narrative" before)."""
+    searcher = one_export
+    notes = [c for c in searcher.chunks if c.section == Section.PROGRESS_NOTE]
+    assert notes and all(c.source.kind == "uninfo-xlsx" for c in notes)
+    for section in ("progress_note", "Progress_Note "):
+        result = searcher.search(Query(text="women leadership", k=20, filters=Filters(section=section)))
+        assert result.total == len(notes) and len(result.hits) == 20
+        for hit in result.hits:
+            passage = searcher.data.documents[hit.chunk.doc_id].passages[hit.chunk.passage_index]
+            assert hit.chunk.section == "progress_note" and passage.label == f"{hit.chunk.year} Narrative"
+    assert searcher.search(Query(text="women leadership", filters=Filters(section="narrative"))).total == 0
+
+
+def test_funding_and_search_agree_on_agency(one_export):
+    """The agency filter is the same exact, case- and accent-insensitive match in search and funding."""
+    from insight_search.funding import funding
+
+    searcher = one_export
+    funded = {r.doc_id for r in searcher.data.funding}
+    agencies = {a for r in searcher.data.funding for a in r.agencies}
+    assert len(agencies) > 3
+    for agency in sorted(agencies)[:8]:
+        for spelling in (agency, agency.upper(), f" {agency.lower()} "):
+            allowed = searcher.allowed(Filters(agency=spelling))
+            assert allowed is not None
+            in_search = {searcher.chunks[i].doc_id for i in allowed} & funded
+            in_funding = {r.doc_id for r in funding(searcher.data.funding, agency=spelling).records}
+            assert in_search == in_funding and in_funding, spelling
+    assert funding(searcher.data.funding, agency="Women").records == ()  # no substring match

@@ -72,7 +72,7 @@ def _reference(searcher: Searcher, ids: list[int]) -> dict[str, Counter[str]]:
         out["years"][str(c.year) if c.year is not None else "unknown"] += 1
         out["countries"][c.country or "unknown"] += 1
         out["agencies"].update(set(c.agencies) or {"unknown"})
-        out["themes"].update(set(c.metadata.get("themes") or ([c.theme] if c.theme else ["unknown"])))
+        out["themes"].update(set(c.themes) or {"unknown"})
     return out
 
 

@@ -11,7 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from insight_search.errors import InsightSearchError, UnreadableFile
-from insight_search.sources.plain import read_jsonl, read_markdown, read_text, read_text_file
+from insight_search.sources.common import read_text_file
+from insight_search.sources.jsonl import read_jsonl
+from insight_search.sources.markdown import read_markdown
+from insight_search.sources.plain import read_text
 
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -121,6 +124,17 @@ def test_markdown_only_headings(tmp_path: Path) -> None:
         list(read_markdown(path))
 
 
+def test_markdown_heading_naming_a_shared_section(tmp_path: Path) -> None:
+    """A heading that names a shared section (years aside) gives that section: one name per idea."""
+    path = tmp_path / "notes.md"
+    path.write_text("## Progress note 2023\n\nShelters opened.\n\n## Outcome\n\nWomen live free of violence.")
+    [doc] = list(read_markdown(path))
+    assert [(p.section, p.label, p.year) for p in doc.passages] == [
+        ("progress_note", "Progress note 2023", 2023),
+        ("outcome", "Outcome", None),
+    ]
+
+
 def _jsonl(tmp_path: Path, lines: list[str]) -> Path:
     path = tmp_path / "docs.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -151,10 +165,28 @@ def test_jsonl_records(tmp_path: Path) -> None:
     assert [p.text for p in first.passages] == ["First paragraph.", "Second."]
     assert all(p.year == 2023 for p in first.passages)
     assert first.country == "Mexico" and first.agencies == ("UN Women", "UNDP")
-    assert dict(first.metadata) == {"office": "MCO"}
+    assert first.office == "MCO" and dict(first.metadata) == {}
     assert first.source.kind == "jsonl" and first.source.row == 1
     assert second.doc_id == "7" and second.title == "Seven." and second.source.row == 3
     assert second.agencies == ("UNICEF", "WHO") and second.year == 2021
+
+
+def test_jsonl_domain_fields_are_typed(tmp_path: Path) -> None:
+    record = {
+        "id": "a",
+        "text": "Text.",
+        "themes": ["gender", "Gender", "youth"],
+        "outcome": " Women lead ",
+        "partners": "European Union; Spain",
+        "office": "-",
+        "sdg": 5,
+    }
+    again = {"id": "b", "text": "Text.", "theme": "work"}
+    first, second = read_jsonl(_jsonl(tmp_path, [json.dumps(record), json.dumps(again)]))
+    assert first.themes == ("gender", "youth") and first.outcome == "Women lead"
+    assert first.partners == ("European Union", "Spain") and first.office is None  # "-" is no office
+    assert dict(first.metadata) == {"sdg": 5}
+    assert second.themes == ("work",) and second.partners == ()
 
 
 def test_jsonl_bad_lines_are_warnings(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +15,10 @@ from hypothesis import strategies as st
 
 from insight_search.errors import InsightSearchError, UnreadableFile
 from insight_search.models import Document, Passage, SourceRef
-from insight_search.sources import registry
-from insight_search.sources.registry import iter_corpus_files, looks_like_outcome_page, read_file
+from insight_search.sources import READERS, jsonl, plain, registry, unwomen_page
+from insight_search.sources.common import SNIFF_BYTES
+from insight_search.sources.registry import iter_corpus_files, read_file, reader_for
+from insight_search.sources.unwomen_page import looks_like_outcome_page
 
 SHARED = Path(__file__).parents[1] / ".." / "shared"
 
@@ -157,7 +158,7 @@ def test_outcome_page_detection() -> None:
 def fake_outcome_reader(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     calls: list[Path] = []
 
-    def read_unwomen_page(path: Path) -> Iterator[Document]:
+    def read(path: Path, warn: object, *, root: Path | None = None) -> Iterator[Document]:
         calls.append(path)
         yield Document(
             doc_id="page",
@@ -166,9 +167,7 @@ def fake_outcome_reader(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
             passages=(Passage(text="x", section="outcome"),),
         )
 
-    module = types.ModuleType("insight_search.sources.unwomen_page")
-    module.read_unwomen_page = read_unwomen_page  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "insight_search.sources.unwomen_page", module)
+    monkeypatch.setattr(unwomen_page, "read", read)
     return calls
 
 
@@ -182,21 +181,41 @@ def test_outcome_page_goes_to_its_reader(tmp_path: Path, fake_outcome_reader: li
     assert fake_outcome_reader == [page]
 
 
-def test_outcome_page_without_its_reader_is_read_as_text(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "insight_search.sources.unwomen_page", None)  # import fails
+def test_outcome_page_sniffed_beyond_the_head(tmp_path: Path) -> None:
+    """The summary line is near the top; the progress-note part may come after the head sniff is given."""
+    page = tmp_path / "long.txt"
+    summary, notes = OUTCOME_PAGE.split("Outcome insights and achievements\n")
+    filler = "Indicator definition text. " * (SNIFF_BYTES // 20)
+    page.write_text(f"{summary}{filler}\nOutcome insights and achievements\n{notes}")
+    assert page.read_text().index("Outcome insights") > SNIFF_BYTES
+    assert reader_for(page) is unwomen_page
+    [doc] = read_file(page)
+    assert doc.source.kind == "unwomen-page" and doc.outcome and doc.outcome.startswith("By 2025")
+
+
+def test_every_reader_states_its_kind(tmp_path: Path) -> None:
+    """Each reader module has KIND, EXTENSIONS, sniff and read; plain text is asked last."""
+    assert READERS[-1] is plain
+    assert {".xlsx", ".json", ".jsonl", ".md", ".markdown", ".txt"} == registry.SUPPORTED_EXTENSIONS
+    note = tmp_path / "note.txt"
+    note.write_text("Outcome summary\nJust a note.")
+    head = note.read_bytes()
+    claims = [reader.KIND for reader in READERS if reader.sniff(note, head)]
+    assert claims == ["text"]
     page = tmp_path / "page.txt"
     page.write_text(OUTCOME_PAGE)
-    assert [d.source.kind for d in read_file(page)] == ["text"]
+    assert [r.KIND for r in READERS if r.sniff(page, page.read_bytes())] == ["unwomen-page", "text"]
+    assert {r.KIND for r in READERS} == {
+        "uninfo-xlsx", "uninfo-json", "jsonl", "markdown", "unwomen-page", "text"
+    }
 
 
 def test_reader_bug_becomes_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(path: Path, warn: object) -> Iterator[Document]:
+    def broken(path: Path, warn: object, *, root: Path | None = None) -> Iterator[Document]:
         raise KeyError("surprise")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(registry, "read_jsonl", broken)
+    monkeypatch.setattr(jsonl, "read", broken)
     path = tmp_path / "a.jsonl"
     path.write_text("{}")
     with pytest.raises(UnreadableFile, match="reader failed: KeyError"):

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import io
 import random
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from insight_search.errors import InsightSearchError, UnreadableFile
-from insight_search.models import SECTION_MARKER, SECTION_NARRATIVE, SECTION_PARTNERS
+from insight_search.indexer import collect_corpus
+from insight_search.models import Section
 from insight_search.sources.uninfo_xlsx import cell_text, join_codes, read_uninfo_xlsx, repair_mojibake
 
 SHARED = Path(__file__).parents[1] / ".." / "shared"
@@ -134,7 +136,7 @@ def test_row_becomes_document(tmp_path: Path) -> None:
     assert doc.doc_id == "uninfo-jwp:134839"
     assert doc.country == "Mexico"
     assert doc.region == "latin-america-caribbean"
-    assert doc.theme == "gender"
+    assert doc.themes == ("gender",)
     assert doc.year is None
     assert doc.title == "Support the national network of shelters (Mexico)"
     assert doc.source.kind == "uninfo-xlsx" and doc.source.row == 2 and doc.source.path == str(path)
@@ -145,15 +147,15 @@ def test_row_becomes_document(tmp_path: Path) -> None:
         "output",
         "sub_output",
         "description",
-        SECTION_MARKER,
-        SECTION_PARTNERS,
-        SECTION_NARRATIVE,
+        Section.MARKER,
+        Section.PARTNERS,
+        Section.PROGRESS_NOTE,
     ]
     marker = doc.passages[5]
     assert marker.label == "Gender marker narrative"
     partners = doc.passages[6].text
     assert "European Union" in partners and "INMUJERES" in partners and "-" not in partners
-    [narrative] = [p for p in doc.passages if p.section == SECTION_NARRATIVE]
+    [narrative] = [p for p in doc.passages if p.section == Section.PROGRESS_NOTE]
     assert narrative.year == 2021 and narrative.label == "2021 Narrative"
     assert doc.agencies == (
         "UN Women",
@@ -165,15 +167,16 @@ def test_row_becomes_document(tmp_path: Path) -> None:
     meta = doc.metadata
     assert meta["sub_output_code"] == "5.1.3.1"
     assert meta["sub_output_id"] == "134839"
-    assert meta["contributing_partners"] == ["European Union", "Government of Spain"]
-    assert meta["implementation_partners"] == ["INMUJERES"]
+    assert doc.partners == ("European Union", "Government of Spain", "INMUJERES")
+    assert doc.outcome == "5.1 By 2025 women live free of violence"
     assert meta["sdg_goals"] == ["5 Gender Equality", "16 Peace"]
     assert meta["sdg_targets"] == [
         "5.1 End all forms of discrimination.",
         "5.2 Eliminate all forms of violence, including trafficking.",
     ]
     assert meta["start_date"] == "2021-01-01" and meta["end_date"] == "2022-12-31"
-    assert meta["themes"] == ["gender"] and meta["row"] == 2
+    assert meta["row"] == 2
+    assert not {"themes", "outcome", "contributing_partners", "implementation_partners"} & set(meta)
     assert meta["gender_marker"] == "3 - principal objective"
     funding = {(f.year, f.kind): f.total for f in doc.funding}
     assert funding == {
@@ -184,6 +187,19 @@ def test_row_becomes_document(tmp_path: Path) -> None:
     }
     assert all(f.doc_id == doc.doc_id and f.country == "Mexico" and f.partner is None for f in doc.funding)
     assert all(f.source == doc.source for f in doc.funding)
+
+
+def test_repeated_sub_output_is_one_document_with_every_theme_and_partner(tmp_path: Path) -> None:
+    """A sub-output exported in two theme files merges into one document (typed themes and partners)."""
+    other = list(FULL_ROW)
+    other[HEADER.index("Contributing partners")] = "Government of Spain; UNICEF National Committee"
+    write_export(tmp_path / "americas" / "gender.xlsx", [FULL_ROW])
+    write_export(tmp_path / "americas" / "youth.xlsx", [other])
+    corpus = collect_corpus([tmp_path])
+    [doc] = corpus.documents.values()
+    assert doc.themes == ("gender", "youth")
+    assert doc.partners == ("European Union", "Government of Spain", "INMUJERES", "UNICEF National Committee")
+    assert doc.outcome == "5.1 By 2025 women live free of violence" and doc.region == "americas"
 
 
 def test_row_numbers_follow_the_sheet_and_empty_rows_are_skipped(tmp_path: Path) -> None:
@@ -333,6 +349,23 @@ def _real(region: str, theme: str) -> Path:
     return path
 
 
+def test_real_yearly_narratives_are_progress_notes() -> None:
+    """Every ``YYYY Narrative`` passage of the five gender exports is a progress note, its label kept."""
+    files = sorted(JWP.glob("*/gender.xlsx"))
+    if len(files) != 5:
+        pytest.skip(f"shared data not available: {JWP}/*/gender.xlsx")
+    labelled = [
+        p
+        for f in files
+        for d in read_uninfo_xlsx(f, lambda problem: None)
+        for p in d.passages
+        if p.label and re.fullmatch(r"(19|20)\d\d Narrative", p.label)
+    ]
+    assert len(labelled) > 1000
+    assert {p.section for p in labelled} == {Section.PROGRESS_NOTE}
+    assert all(p.label == f"{p.year} Narrative" for p in labelled)
+
+
 def _scan(path: Path) -> tuple[list[str], list[tuple[Any, ...]]]:
     workbook = openpyxl.load_workbook(path, read_only=True)
     try:
@@ -349,13 +382,13 @@ def test_real_gender_export() -> None:
     header, rows = _scan(path)
     assert problems == []
     assert len(docs) == len(rows)
-    assert all(d.country and d.theme == "gender" and d.region == "latin-america-caribbean" for d in docs)
-    assert all(p.year is not None for d in docs for p in d.passages if p.section == SECTION_NARRATIVE)
+    assert all(d.country and d.themes == ("gender",) and d.region == "latin-america-caribbean" for d in docs)
+    assert all(p.year is not None for d in docs for p in d.passages if p.section == Section.PROGRESS_NOTE)
 
     # Every non-empty 2022 Narrative cell is exactly one 2022 narrative passage.
     column = header.index("2022 Narrative")
     expected = sum(1 for r in rows if isinstance(r[column], str) and r[column].strip() not in ("", "-"))
-    found = sum(1 for d in docs for p in d.passages if p.section == SECTION_NARRATIVE and p.year == 2022)
+    found = sum(1 for d in docs for p in d.passages if p.section == Section.PROGRESS_NOTE and p.year == 2022)
     assert expected > 20 and found == expected
 
     # Funding records equal the cells they came from; doc rows point back at the right sheet row.

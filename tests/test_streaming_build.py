@@ -75,10 +75,10 @@ def test_a_build_in_small_windows_writes_the_same_index_as_one_window(lac: Path,
     # The streamed build holds what the in-memory reading gives: same documents, repeats merged the same way.
     docs = [json.loads(line) for line in (windowed / "documents.jsonl").read_text().splitlines()]
     assert [d["doc_id"] for d in docs] == list(corpus.documents)
-    merged = [d for d in docs if len(d["metadata"].get("themes") or ()) > 1]
+    merged = [d for d in docs if len(d["themes"]) > 1]
     assert len(merged) == 36
     for d in merged:
-        assert d["metadata"]["themes"] == list(corpus.documents[d["doc_id"]].metadata["themes"])
+        assert d["themes"] == list(corpus.documents[d["doc_id"]].themes)
     assert [c.chunk_id for c in store.load(tmp_path / "windowed").chunks] == [c.chunk_id for c in chunks]
 
     a, b = store.load(tmp_path / "whole"), store.load(tmp_path / "windowed")

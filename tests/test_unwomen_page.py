@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from insight_search.errors import UnreadableFile
-from insight_search.models import SECTION_FUNDING, SECTION_INDICATORS, SECTION_PROGRESS_NOTE
+from insight_search.models import Section
 from insight_search.sources.unwomen_page import parse_unwomen_page, read_unwomen_page
 from insight_search.text import fold
 
@@ -19,7 +19,7 @@ def seed_doc():
 
 
 def test_progress_notes_carry_their_years_and_status(seed_doc):
-    notes = [p for p in seed_doc.passages if p.section == SECTION_PROGRESS_NOTE]
+    notes = [p for p in seed_doc.passages if p.section == Section.PROGRESS_NOTE]
     assert [p.year for p in notes] == [2021, 2022, 2023, 2024]
     assert [p.status for p in notes] == [
         None,
@@ -41,7 +41,7 @@ def test_funding_table_gives_eight_exact_records(seed_doc):
     assert records[(mptf, 2020)].total == 149177
     assert records[(mptf, 2023)].development == 203202 and records[(mptf, 2023)].humanitarian == 0
     assert [records[(unw, y)].total for y in (2023, 2022, 2021, 2020)] == [14958, 14958, 22090, 0]
-    passages = [p for p in seed_doc.passages if p.section == SECTION_FUNDING]
+    passages = [p for p in seed_doc.passages if p.section == Section.FUNDING]
     assert len(passages) == 8
     assert any(
         "$267,469" in p.text and "2021" in p.text and "Multi-Partner Trust Fund" in p.text for p in passages
@@ -53,12 +53,13 @@ def test_no_placeholder_and_boilerplate_at_most_once(seed_doc):
     assert not any("lorem ipsum" in t.lower() for t in texts)
     definition = "indicators are identified as those in the results framework that are not repeated verbatim"
     assert sum(t.count(definition) for t in texts) == 1
-    indicators = [p for p in seed_doc.passages if p.section == SECTION_INDICATORS]
+    indicators = [p for p in seed_doc.passages if p.section == Section.INDICATORS]
     assert all(
         not p.text.startswith(("CommonComplementary", "ComplementaryComplementary")) for p in indicators
     )
     # The outcome statement introduces every note on the page but is indexed once.
-    outcome = seed_doc.metadata["outcome"]
+    outcome = seed_doc.outcome
+    assert outcome and seed_doc.passages[0].text == outcome
     assert sum(fold(t) == fold(outcome) for t in texts) == 1
 
 
@@ -71,7 +72,7 @@ def test_country_from_text_and_sidecar(tmp_path: Path):
         json.dumps({"country": "Mexico", "office": "MCO", "region": "LAC"})
     )
     doc2 = next(read_unwomen_page(copy))
-    assert doc2.metadata["office"] == "MCO" and doc2.metadata["region"] == "LAC"
+    assert doc2.office == "MCO" and doc2.region == "LAC" and "office" not in doc2.metadata
 
 
 PAGE = """Outcome summary
@@ -107,7 +108,7 @@ This outcome was partially achieved in 2023. Two more councils joined.
 
 def test_generic_page_rules_not_tied_to_the_seed(tmp_path: Path):
     doc = parse_unwomen_page(PAGE, path=tmp_path / "x.txt")
-    notes = [p for p in doc.passages if p.section == SECTION_PROGRESS_NOTE]
+    notes = [p for p in doc.passages if p.section == Section.PROGRESS_NOTE]
     assert [p.year for p in notes] == [2021, 2022, 2023]
     assert notes[2].status == "partially achieved"
     joined = " ".join(p.text for p in doc.passages)

@@ -48,18 +48,12 @@ class CachingEmbedder:
     def dimension(self) -> int:
         return self.inner.dimension
 
-    @dimension.setter
-    def dimension(self, value: int) -> None:
-        self.inner.dimension = value
-
     @property
     def backend(self) -> str:
-        return str(getattr(self.inner, "backend", "custom"))
+        return self.inner.backend
 
     def limit_threads(self, threads: int) -> None:
-        limit = getattr(self.inner, "limit_threads", None)
-        if limit is not None:
-            limit(threads)
+        self.inner.limit_threads(threads)
 
     def __len__(self) -> int:
         return len(self._vectors)

@@ -76,8 +76,9 @@ def chunk_document(doc: Document, max_words: int = 120) -> list[Chunk]:
                     status=passage.status,
                     country=doc.country,
                     region=doc.region,
-                    theme=doc.theme,
                     agencies=doc.agencies,
+                    themes=doc.themes,
+                    outcome=doc.outcome,
                     metadata=doc.metadata,
                 )
             )

@@ -19,8 +19,8 @@ FIELDS = ("country", "agency", "theme", "section", "kind", "doc")
 
 
 def chunk_themes(c: Chunk) -> list[str]:
-    """The themes of a chunk: the reader's list, else its one theme (empty when it has none)."""
-    return list(c.metadata.get("themes") or ([c.theme] if c.theme else []))
+    """The themes of a chunk (a UN INFO sub-output is in each theme export that lists it)."""
+    return list(c.themes)
 
 
 def _values(c: Chunk) -> tuple[tuple[str, Sequence[str]], ...]:

@@ -1,5 +1,10 @@
 """Funding and resources facts: outcome-page contributions and UN INFO yearly Required/Available/Expenditure,
-as typed records with filters and totals (per year and kind, per partner, per kind)."""
+as typed records with filters and totals (per year and kind, per partner, per kind).
+
+Filters mean what they mean everywhere (see :class:`insight_search.models.Filters`): ``country`` and
+``agency`` equal one of the record's values ignoring case and accents (:func:`insight_search.text.same_name`),
+``year`` is the record's year. ``partner`` alone is "part of the partner's name", ignoring case and accents
+("european" matches "European Union"): funding-table partner names are long."""
 
 from __future__ import annotations
 
@@ -8,13 +13,13 @@ from collections.abc import Sequence
 
 from insight_search.errors import BadInput
 from insight_search.models import FundingRecord, FundingResult
-from insight_search.text import fold
+from insight_search.text import name_key, same_name
 
 KINDS = ("contribution", "required", "available", "expenditure")
 
 
-def _has(value: str | None, wanted: str | None) -> bool:
-    return wanted is None or (value is not None and fold(wanted.strip()) in fold(value))
+def _name_contains(value: str | None, wanted: str | None) -> bool:
+    return wanted is None or (value is not None and name_key(wanted) in name_key(value))
 
 
 def funding(
@@ -31,14 +36,13 @@ def funding(
         raise BadInput(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if year is not None and not 1900 <= year <= 2100:
         raise BadInput(f"year must be between 1900 and 2100, got {year}")
-    country_key = fold(country.strip()) if country else None
     selected = [
         r
         for r in records
-        if _has(r.partner, partner)
+        if _name_contains(r.partner, partner)
         and (year is None or r.year == year)
-        and (country_key is None or (r.country is not None and fold(r.country) == country_key))
-        and (agency is None or any(_has(a, agency) for a in r.agencies))
+        and (not country or (r.country is not None and same_name(r.country, country)))
+        and (not agency or any(same_name(a, agency) for a in r.agencies))
         and (kind is None or r.kind == kind)
         and (doc_id is None or r.doc_id == doc_id)
     ]

@@ -76,12 +76,13 @@ class Corpus:
 
 
 def _merge_duplicate(existing: Document, new: Document) -> Document:
-    """The same UN INFO sub-output in several theme files is one document listing all its themes."""
-    themes = list(existing.metadata.get("themes") or ([existing.theme] if existing.theme else []))
-    for t in new.metadata.get("themes") or ([new.theme] if new.theme else []):
-        if t not in themes:
-            themes.append(t)
-    return dataclasses.replace(existing, metadata={**existing.metadata, "themes": themes})
+    """The same UN INFO sub-output in several theme files is one document listing all its themes (and all
+    the partners any copy names); the rest is the first copy's."""
+    return dataclasses.replace(
+        existing,
+        themes=tuple(dict.fromkeys((*existing.themes, *new.themes))),
+        partners=tuple(dict.fromkeys((*existing.partners, *new.partners))),
+    )
 
 
 def collect_corpus(paths: Sequence[Path], progress: Progress | None = None) -> Corpus:

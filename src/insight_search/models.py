@@ -8,21 +8,50 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-# Passage sections used by the readers. Free text is allowed, these are the common ones.
-SECTION_OUTCOME = "outcome"
-SECTION_INDICATORS = "indicators"
-SECTION_FUNDING = "funding"
-SECTION_PROGRESS_NOTE = "progress_note"
-SECTION_OUTPUT = "output"
-SECTION_SUB_OUTPUT = "sub_output"
-SECTION_DESCRIPTION = "description"
-SECTION_NARRATIVE = "narrative"  # a UN INFO ``YYYY Narrative`` (yearly progress note)
-SECTION_MARKER = "marker_narrative"
-SECTION_PARTNERS = "partners"
-SECTION_STRATEGIC_PRIORITY = "strategic_priority"
-SECTION_TEXT = "text"
+
+class Section(StrEnum):
+    """The passage sections every reader uses: one name per idea, whichever format the text came from.
+
+    A passage's ``section`` is a plain string, so a reader may also use a name of its own (a Markdown
+    heading, a JSONL ``section`` field); these are the ones the readers share. The ``section`` filter
+    matches one of them exactly (case- and accent-insensitively).
+    """
+
+    STRATEGIC_PRIORITY = "strategic_priority"
+    """A Cooperation Framework strategic priority (top of the UN INFO results chain)."""
+    OUTCOME = "outcome"
+    """An outcome statement: the change a plan or an outcome page aims at."""
+    OUTPUT = "output"
+    """An output of the results chain (below an outcome)."""
+    SUB_OUTPUT = "sub_output"
+    """A UN INFO sub-output (the unit of a Joint Work Plan row or a country API project)."""
+    DESCRIPTION = "description"
+    """The free-text description of a framework node or sub-output."""
+    INDICATORS = "indicators"
+    """Indicator definitions and values of an outcome page."""
+    FUNDING = "funding"
+    """A sentence about money: a partner's contribution to an outcome."""
+    PROGRESS_NOTE = "progress_note"
+    """A yearly account of progress: an outcome page's progress note or a UN INFO ``YYYY Narrative``
+    (the reader's own name is kept in ``Passage.label``, e.g. "2023 Narrative"). Carries its year."""
+    MARKER = "marker_narrative"
+    """The justification of a UN INFO marker score (gender, human rights, humanitarian, peace)."""
+    PARTNERS = "partners"
+    """The partners of a sub-output, contributing and implementing."""
+    TEXT = "text"
+    """Text without a more specific section (plain text paragraphs, text before a Markdown heading)."""
+
+
+# Section names written by earlier versions of the readers, read as today's when an index is loaded.
+_OLD_SECTIONS = {"narrative": Section.PROGRESS_NOTE}
+
+
+def section_name(value: str) -> str:
+    """Today's name of a section read from an older index: "narrative" -> "progress_note"."""
+    return _OLD_SECTIONS.get(value, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +74,10 @@ class Passage:
     Chunks never cross a passage."""
 
     text: str
-    section: str
+    section: str  # a :class:`Section` value, or a reader's own name (a Markdown heading)
     year: int | None = None
     status: str | None = None  # outcome status stated by a progress note, e.g. "not achieved"
-    label: str | None = None  # human label, e.g. "2023 Narrative" or "Output 5.1.3"
+    label: str | None = None  # the reader's own label, e.g. "2023 Narrative" or "Output 5.1.3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +100,23 @@ class FundingRecord:
 
 @dataclass(frozen=True, slots=True)
 class Document:
+    """One record of a source (an outcome page, a sub-output row, a framework node, a text file).
+
+    The domain fields are typed; ``metadata`` holds only what one reader alone knows (codes, SDG targets,
+    money totals, dates)."""
+
     doc_id: str
     title: str
     source: SourceRef
     passages: tuple[Passage, ...]
     country: str | None = None
     region: str | None = None
-    theme: str | None = None
-    agencies: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()  # names and acronyms as the source lists them ("UN Women", "UNW")
     year: int | None = None  # document-level year, used for passages that carry none
+    outcome: str | None = None  # the outcome statement the record belongs to (or is)
+    themes: tuple[str, ...] = ()  # e.g. ("gender", "youth"): a UN INFO sub-output is in each theme's export
+    partners: tuple[str, ...] = ()  # contributing, implementing or funding partners named by the source
+    office: str | None = None  # the reporting office, e.g. "Mexico Country Office"
     metadata: Mapping[str, Any] = field(default_factory=dict)
     funding: tuple[FundingRecord, ...] = ()
 
@@ -101,8 +138,9 @@ class Chunk:
     status: str | None = None
     country: str | None = None
     region: str | None = None
-    theme: str | None = None
     agencies: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    outcome: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -163,7 +201,20 @@ class TimelineYear:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrictions applied before ranking. Text values match case- and accent-insensitively."""
+    """Restrictions applied before ranking, with one meaning in every operation (search, summary,
+    timeline, mentions, facets, funding).
+
+    * ``country``, ``theme``, ``section``: equal to one of the record's values, ignoring case, accents and
+      surrounding spaces ("mexico" matches "Mexico", "progress_note" matches every progress note);
+    * ``agency``: equal in the same way to one of the names or acronyms the source lists for the record's
+      agencies ("UN Women", or "UNW" where the source gives both); no alias table, no substring;
+    * ``year``: the record's year (a passage's own year, else its document's); ``year_from`` / ``year_to``
+      bound it, both ends included, and leave out records without a year;
+    * ``source``: a reader kind ("uninfo-xlsx"...) or else a part of the file path; ``doc_id``: exact.
+
+    Funding's ``partner`` is the one substring match ("European" matches "European Union"), because the
+    partner names of the funding tables are long. :func:`insight_search.text.same_name` is the comparison.
+    """
 
     year: int | None = None
     year_from: int | None = None

@@ -51,7 +51,9 @@ class ChunkOut(BaseModel):
     year: int | None = None
     country: str | None = None
     region: str | None = None
-    theme: str | None = None
+    theme: str | None = Field(None, description="The first of `themes` (kept for older clients)")
+    themes: list[str] = Field(default_factory=list)
+    outcome: str | None = None
     agencies: list[str] = Field(default_factory=list)
     section: str
     status: str | None = None
@@ -70,7 +72,9 @@ class ChunkOut(BaseModel):
             year=c.year,
             country=c.country,
             region=c.region,
-            theme=c.theme,
+            theme=c.themes[0] if c.themes else None,
+            themes=list(c.themes),
+            outcome=c.outcome,
             agencies=list(c.agencies),
             section=c.section,
             status=c.status,

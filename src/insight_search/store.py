@@ -40,7 +40,7 @@ from insight_search.dense import VECTORS_FILE, DenseIndex, VectorWriter
 from insight_search.errors import IndexCorrupt, IndexNotFound, InsightSearchError, ModelMismatch
 from insight_search.lexical import LexicalBuilder, LexicalIndex
 from insight_search.manifest import Manifest
-from insight_search.models import Chunk, Document, FundingRecord, Passage, SourceRef
+from insight_search.models import Chunk, Document, FundingRecord, Passage, SourceRef, section_name
 
 logger = logging.getLogger(__name__)
 
@@ -98,25 +98,59 @@ class _Shared:
 
 
 def document_from_dict(d: dict[str, Any], shared: _Shared | None = None) -> Document:
+    """A document from its JSON form, also as written before the domain fields were typed (see
+    :func:`_typed_fields`) and with the section names of that time (:func:`models.section_name`)."""
     same = shared or _Shared()
     doc_id = d["doc_id"]
     source = same.source(d["source"])
+    metadata = dict(d.get("metadata") or {})
+    typed = _typed_fields(d, metadata)
     return Document(
         doc_id=doc_id,
         title=d["title"],
         source=source,
         passages=tuple(
-            Passage(p["text"], same(p["section"]), p.get("year"), same(p.get("status")), same(p.get("label")))
+            Passage(
+                p["text"],
+                same(section_name(p["section"])),
+                p.get("year"),
+                same(p.get("status")),
+                same(p.get("label")),
+            )
             for p in d["passages"]
         ),
         country=same(d.get("country")),
         region=same(d.get("region")),
-        theme=same(d.get("theme")),
         agencies=same(tuple(d.get("agencies") or ())),
         year=d.get("year"),
-        metadata=same.mapping(d.get("metadata") or {}),
+        outcome=same(typed["outcome"]),
+        themes=same(tuple(typed["themes"])),
+        partners=same(tuple(typed["partners"])),
+        office=same(typed["office"]),
+        metadata=same.mapping(metadata),
         funding=tuple(funding_from_dict(f, same, doc_id) for f in d.get("funding") or ()),
     )
+
+
+_TYPED_DEFAULTS: dict[str, Any] = {"outcome": None, "themes": (), "partners": (), "office": None}
+
+
+def _typed_fields(d: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
+    """outcome, themes, partners and office of a stored document. Indexes written before these were typed
+    hold them in ``metadata`` ("themes", "outcome", "office", "contributing_partners",
+    "implementation_partners") or as a single ``theme``: those move out of ``metadata`` into the fields."""
+    if "themes" in d:
+        return {key: d.get(key) or default for key, default in _TYPED_DEFAULTS.items()}
+    partners = [
+        *(metadata.pop("contributing_partners", None) or ()),
+        *(metadata.pop("implementation_partners", None) or ()),
+    ]
+    return {
+        "outcome": metadata.pop("outcome", None),
+        "themes": metadata.pop("themes", None) or ([d["theme"]] if d.get("theme") else []),
+        "partners": list(dict.fromkeys(partners)),
+        "office": metadata.pop("office", None),
+    }
 
 
 def funding_from_dict(
@@ -145,7 +179,7 @@ def chunk_from_dict(d: dict[str, Any], doc: Document, shared: _Shared | None = N
         doc_id=doc.doc_id,
         text=d["text"],
         title=doc.title,
-        section=same(d["section"]),
+        section=same(section_name(d["section"])),
         source=doc.source,
         passage_index=d["passage_index"],
         start=d["start"],
@@ -154,8 +188,9 @@ def chunk_from_dict(d: dict[str, Any], doc: Document, shared: _Shared | None = N
         status=same(d["status"]),
         country=doc.country,
         region=doc.region,
-        theme=doc.theme,
         agencies=doc.agencies,
+        themes=doc.themes,
+        outcome=doc.outcome,
         metadata=doc.metadata,
     )
 

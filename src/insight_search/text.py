@@ -158,6 +158,17 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def name_key(text: str) -> str:
+    """The form in which names are compared: folded, without surrounding spaces."""
+    return fold(text.strip())
+
+
+def same_name(value: str, wanted: str) -> bool:
+    """True when two names are the same ignoring case, accents and surrounding spaces ("Mexico" is
+    "méxico "). The comparison of every exact filter (country, agency, theme, section)."""
+    return name_key(value) == name_key(wanted)
+
+
 def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     """Like :func:`fold`, plus for each folded character the index of the original character it came from."""
     out: list[str] = []

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, model_validator
 
 from insight_search import service
 from insight_search.api import tools
@@ -92,12 +92,23 @@ class DocumentOut(BaseModel):
     source: dict[str, Any]
     country: str | None = None
     region: str | None = None
-    theme: str | None = None
+    theme: str | None = Field(None, description="The first of `themes` (kept for older clients)")
+    themes: list[str] = Field(default_factory=list)
     agencies: list[str]
     year: int | None = None
+    outcome: str | None = None
+    partners: list[str] = Field(default_factory=list)
+    office: str | None = None
     metadata: dict[str, Any]
     passages: list[PassageOut]
     chunk_ids: list[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_theme(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "theme" not in data:
+            return {**data, "theme": next(iter(data.get("themes") or ()), None)}
+        return data
 
 
 @router.get("/", include_in_schema=False)

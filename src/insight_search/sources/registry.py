@@ -3,8 +3,10 @@
 * :func:`iter_corpus_files` lists the corpus files under some paths, sorted, following symbolic links safely.
   Problems (a missing path, a link loop, an unsupported file type) come out as :class:`UnreadableFile`
   values in the stream, so the caller decides whether to warn or stop.
-* :func:`read_file` picks the reader by extension (and, for ``.txt``, by content: a UN Women Transparency
-  Portal outcome page has its own reader). Whatever the bytes, only :class:`InsightSearchError` escapes.
+* :func:`read_file` asks each reader of :data:`READERS` in turn whether the file is its kind (``sniff``,
+  by extension and content) and reads it with the first that says yes: a ``.txt`` that is a UN Women
+  Transparency Portal outcome page goes to that reader, any other ``.txt`` is plain text. Whatever the bytes,
+  only :class:`InsightSearchError` escapes.
 """
 
 from __future__ import annotations
@@ -17,28 +19,17 @@ from pathlib import Path
 
 from insight_search.errors import InsightSearchError, UnreadableFile
 from insight_search.models import Document
-from insight_search.sources.plain import (
-    Warn,
-    decode_text,
-    default_warn,
-    markdown_document,
-    read_bytes,
-    read_jsonl,
-    text_document,
-)
-from insight_search.sources.uninfo_json import read_uninfo_json
-from insight_search.sources.uninfo_xlsx import read_uninfo_xlsx
-from insight_search.text import fold
+from insight_search.sources import jsonl, markdown, plain, uninfo_json, uninfo_xlsx, unwomen_page
+from insight_search.sources.common import Reader, Warn, default_warn, extension, read_head
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_EXTENSIONS = frozenset({".xlsx", ".json", ".jsonl", ".md", ".markdown", ".txt"})
+# Asked in this order: a reader that claims files another also could (an outcome page is a .txt) comes first;
+# plain text is the last resort for .txt.
+READERS: tuple[Reader, ...] = (uninfo_xlsx, uninfo_json, jsonl, markdown, unwomen_page, plain)
+SUPPORTED_EXTENSIONS = frozenset().union(*(reader.EXTENSIONS for reader in READERS))
 # Metadata written beside a document (``page.txt.meta.json``) is read by that document's reader.
 SIDECAR_SUFFIX = ".meta.json"
-
-
-def extension(path: Path) -> str:
-    return path.suffix.lower()
 
 
 def is_sidecar(path: Path) -> bool:
@@ -135,17 +126,17 @@ def _walk(
             yield from _file(child, child_info, seen_files)
 
 
-def looks_like_outcome_page(text: str) -> bool:
-    """A UN Women Transparency Portal outcome page: an "Outcome summary" line and a progress-note part."""
-    lines = {fold(line).strip() for line in text.split("\n", 400)[:400] if len(line) < 80}
-    if "outcome summary" not in lines:
-        return False
-    folded = fold(text)
-    return "outcome insights and achievements" in folded or "outcome progress note" in folded
+def reader_for(path: Path) -> Reader:
+    """The first reader of :data:`READERS` that says ``path`` is its kind; UnreadableFile when none does."""
+    head = read_head(path)
+    for reader in READERS:
+        if reader.sniff(path, head):
+            return reader
+    raise UnreadableFile(path, _unsupported(path))
 
 
 def read_file(path: Path, warn: Warn | None = None, *, root: Path | None = None) -> Iterator[Document]:
-    """Documents of one corpus file, chosen by extension (and content for ``.txt``).
+    """Documents of one corpus file, read by the first reader that says it is its kind.
 
     Whole-file problems raise :class:`UnreadableFile`; per-record problems go to ``warn`` (default: log a
     warning) and the rest of the file is still read. ``root`` makes text doc_ids relative to a corpus folder
@@ -171,39 +162,4 @@ def _dispatch(path: Path, report: Warn, root: Path | None) -> Iterator[Document]
         raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from exc
     if not stat.S_ISREG(info.st_mode):
         raise UnreadableFile(path, "not a regular file")
-    ext = extension(path)
-    if ext == ".xlsx":
-        yield from read_uninfo_xlsx(path, report)
-    elif ext == ".json":
-        yield from read_uninfo_json(path, report)
-    elif ext == ".jsonl":
-        yield from read_jsonl(path, report)
-    elif ext in (".md", ".markdown"):
-        yield markdown_document(decode_text(path, read_bytes(path)), path=path, name=_name(path, root))
-    elif ext == ".txt":
-        text = decode_text(path, read_bytes(path))
-        if looks_like_outcome_page(text):
-            yield from _read_outcome_page(path, text, root)
-        else:
-            yield text_document(text, path=path, name=_name(path, root))
-    else:
-        raise UnreadableFile(path, _unsupported(path))
-
-
-def _read_outcome_page(path: Path, text: str, root: Path | None) -> Iterator[Document]:
-    try:
-        from insight_search.sources.unwomen_page import read_unwomen_page
-    except ImportError:
-        logger.warning("%s looks like an outcome page but its reader is not installed: read as text", path)
-        yield text_document(text, path=path, name=_name(path, root))
-        return
-    yield from read_unwomen_page(path)
-
-
-def _name(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return path.resolve().relative_to(Path(root).resolve()).as_posix()
-        except (ValueError, OSError):
-            pass
-    return path.name
+    yield from reader_for(path).read(path, report, root=root)

@@ -4,7 +4,8 @@ A file holds the country's Cooperation Framework tree (``framework``: strategic 
 each with code, name, description, money) and its sub-outputs (``projects``: agency, code, name, description,
 start, end, outcome, required, available, spent). Both become documents:
 
-* one per framework node with text: ``uninfo-api:<ISO3>:fw:<id>``, passage section by depth;
+* one per framework node with text: ``uninfo-api:<ISO3>:fw:<id>``, passage section by depth, its outcome
+  the node itself (an outcome) or the outcome above it (an output);
 * one per sub-output: ``uninfo-api:<ISO3>:p:<id>``. The API lists a joint sub-output once per agency under the
   same id (same text, the agency's own money); those entries are merged into one document with every agency
   and one funding record per agency and kind. Money is the total over start..end, so its year is None.
@@ -14,41 +15,51 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from insight_search.errors import UnreadableFile
-from insight_search.models import (
-    SECTION_DESCRIPTION,
-    SECTION_OUTCOME,
-    SECTION_OUTPUT,
-    SECTION_STRATEGIC_PRIORITY,
-    SECTION_SUB_OUTPUT,
-    Document,
-    FundingRecord,
-    Passage,
-    SourceRef,
+from insight_search.models import Document, FundingRecord, Passage, Section, SourceRef
+from insight_search.sources.common import (
+    Warn,
+    amount,
+    clean_text,
+    default_warn,
+    distinct,
+    extension,
+    read_text_file,
+    scalar,
+    short_error,
+    short_title,
+    split_names,
 )
-from insight_search.sources.plain import Warn, default_warn, read_text_file, short_title
-from insight_search.text import clean_whitespace
 
 logger = logging.getLogger(__name__)
 
 KIND = "uninfo-json"
+EXTENSIONS = frozenset({".json"})
 ID_PREFIX = "uninfo-api"
 
-# Framework depth -> (section, label, metadata level)
+# Framework depth -> (section, label)
 _LEVELS = (
-    (SECTION_STRATEGIC_PRIORITY, "Strategic priority"),
-    (SECTION_OUTCOME, "Outcome"),
-    (SECTION_OUTPUT, "Output"),
+    (Section.STRATEGIC_PRIORITY, "Strategic priority"),
+    (Section.OUTCOME, "Outcome"),
+    (Section.OUTPUT, "Output"),
 )
-_DEEPER = (SECTION_SUB_OUTPUT, "Sub-output")
+_DEEPER = (Section.SUB_OUTPUT, "Sub-output")
 _MONEY = (("required", "required"), ("available", "available"), ("spent", "expenditure"))
 _MAX_DEPTH = 32
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """Any ``.json`` file: a file of another shape is refused by :func:`load_country_file` with its reason."""
+    return extension(path) in EXTENSIONS
+
+
+def read(path: Path, warn: Warn, *, root: Path | None = None) -> Iterator[Document]:
+    return read_uninfo_json(path, warn)
 
 
 def read_uninfo_json(path: Path, warn: Warn | None = None) -> Iterator[Document]:
@@ -56,9 +67,8 @@ def read_uninfo_json(path: Path, warn: Warn | None = None) -> Iterator[Document]
     report = warn or default_warn
     data = load_country_file(path)
     iso3 = path.stem.upper()
-    name = data.get("name")
-    country = clean_whitespace(name) if isinstance(name, str) and name.strip() else iso3
-    base = {"iso3": iso3, "workspace_id": _scalar(data.get("workspace_id"))}
+    country = clean_text(data.get("name")) or iso3
+    base = {"iso3": iso3, "workspace_id": scalar(data.get("workspace_id"))}
     context = _Context(path=path, iso3=iso3, country=country, base=base, report=report)
     yield from _framework_documents(data.get("framework"), context)
     yield from _project_documents(data.get("projects"), context)
@@ -70,7 +80,7 @@ def load_country_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise UnreadableFile(path, f"invalid JSON: {str(exc).splitlines()[0][:200]}") from exc
+        raise UnreadableFile(path, f"invalid JSON: {short_error(exc)}") from exc
     except RecursionError as exc:
         raise UnreadableFile(path, "invalid JSON: nested too deeply") from exc
     if not isinstance(data, dict):
@@ -92,30 +102,6 @@ class _Context:
         self.report(UnreadableFile(self.path, reason))
 
 
-def _text(value: Any) -> str | None:
-    if isinstance(value, str):
-        text = clean_whitespace(value)
-        return text if any(c.isalnum() for c in text) else None
-    return None
-
-
-def _scalar(value: Any) -> str | int | float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str | int):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return value
-    return None
-
-
-def _amount(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    amount = float(value)
-    return amount if math.isfinite(amount) else None
-
-
 def _id(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
@@ -130,43 +116,52 @@ def _framework_documents(nodes: Any, ctx: _Context) -> Iterator[Document]:
     if not isinstance(nodes, list):
         ctx.warn("'framework' is not a list, skipped")
         return
-    # Depth-first, in file order, without recursion: (node, depth, position path, parent id)
-    stack: list[tuple[Any, int, str, str | None]] = [
-        (node, 0, str(i), None) for i, node in reversed(list(enumerate(nodes)))
+    # Depth-first, in file order, without recursion: (node, depth, position path, parent id, outcome above)
+    stack: list[tuple[Any, int, str, str | None, str | None]] = [
+        (node, 0, str(i), None, None) for i, node in reversed(list(enumerate(nodes)))
     ]
     while stack:
-        node, depth, where, parent = stack.pop()
+        node, depth, where, parent, outcome = stack.pop()
         if not isinstance(node, dict):
             ctx.warn(f"framework node {where}: not an object, skipped")
             continue
         node_id = _id(node.get("id"))
+        if depth < len(_LEVELS) and _LEVELS[depth][0] == Section.OUTCOME:
+            outcome = clean_text(node.get("name"))
         children = node.get("children")
         if isinstance(children, list) and depth < _MAX_DEPTH:
             stack.extend(
-                (c, depth + 1, f"{where}.{i}", node_id) for i, c in reversed(list(enumerate(children)))
+                (c, depth + 1, f"{where}.{i}", node_id, outcome)
+                for i, c in reversed(list(enumerate(children)))
             )
         if node_id is None:
             ctx.warn(f"framework node {where}: no id, skipped")
             continue
-        doc = _framework_document(node, node_id, depth, where, parent, ctx)
+        doc = _framework_document(node, node_id, depth, where, parent, outcome, ctx)
         if doc is not None:
             yield doc
 
 
 def _framework_document(
-    node: dict[str, Any], node_id: str, depth: int, where: str, parent: str | None, ctx: _Context
+    node: dict[str, Any],
+    node_id: str,
+    depth: int,
+    where: str,
+    parent: str | None,
+    outcome: str | None,
+    ctx: _Context,
 ) -> Document | None:
-    name = _text(node.get("name"))
-    description = _text(node.get("description"))
+    name = clean_text(node.get("name"))
+    description = clean_text(node.get("description"))
     if not name and not description:
         return None
     section, label = _LEVELS[depth] if depth < len(_LEVELS) else _DEEPER
-    code = _text(node.get("code"))
+    code = clean_text(node.get("code"))
     passages = []
     if name:
         passages.append(Passage(text=name, section=section, label=f"{label} {code}" if code else label))
     if description:
-        passages.append(Passage(text=description, section=SECTION_DESCRIPTION, label=f"{label} description"))
+        passages.append(Passage(text=description, section=Section.DESCRIPTION, label=f"{label} description"))
     doc_id = f"{ID_PREFIX}:{ctx.iso3}:fw:{node_id}"
     metadata: dict[str, Any] = {
         **ctx.base,
@@ -176,13 +171,14 @@ def _framework_document(
         "parent_id": f"{ID_PREFIX}:{ctx.iso3}:fw:{parent}" if parent else None,
         "framework_path": where,
     }
-    metadata.update({key: _amount(node.get(field)) for field, key in _MONEY})
+    metadata.update({key: amount(node.get(field)) for field, key in _MONEY})
     return Document(
         doc_id=doc_id,
         title=f"{short_title(name or description or '')} ({ctx.country})",
         source=SourceRef(path=str(ctx.path), kind=KIND),
         passages=tuple(passages),
         country=ctx.country,
+        outcome=outcome,
         metadata=metadata,
     )
 
@@ -212,39 +208,35 @@ def _project_documents(projects: Any, ctx: _Context) -> Iterator[Document]:
         yield doc
 
 
-def _distinct(values: list[str | None]) -> list[str]:
-    return list(dict.fromkeys(v for v in values if v))
-
-
 def _project_document(
     project_id: str, entries: list[tuple[int, dict[str, Any]]], ctx: _Context
 ) -> Document | None:
     first = entries[0][1]
-    names = _distinct([_text(e.get("name")) for _, e in entries])
-    descriptions = _distinct([_text(e.get("description")) for _, e in entries])
-    outcomes = _distinct([_text(e.get("outcome")) for _, e in entries])
+    names = distinct(clean_text(e.get("name")) for _, e in entries)
+    descriptions = distinct(clean_text(e.get("description")) for _, e in entries)
+    outcomes = distinct(clean_text(e.get("outcome")) for _, e in entries)
     if not names and not descriptions:
         return None
-    code = _text(first.get("code"))
+    code = clean_text(first.get("code"))
     label = f"Sub-output {code}" if code else "Sub-output"
-    passages = [Passage(text=t, section=SECTION_SUB_OUTPUT, label=label) for t in names]
-    passages += [Passage(text=t, section=SECTION_DESCRIPTION, label="Description") for t in descriptions]
-    passages += [Passage(text=t, section=SECTION_OUTCOME, label="Outcome") for t in outcomes]
+    passages = [Passage(text=t, section=Section.SUB_OUTPUT, label=label) for t in names]
+    passages += [Passage(text=t, section=Section.DESCRIPTION, label="Description") for t in descriptions]
+    passages += [Passage(text=t, section=Section.OUTCOME, label="Outcome") for t in outcomes]
 
     doc_id = f"{ID_PREFIX}:{ctx.iso3}:p:{project_id}"
     source = SourceRef(path=str(ctx.path), kind=KIND, position=entries[0][0])
-    agencies = tuple(_distinct([a for _, e in entries for a in _agencies(e.get("agency"))]))
+    agencies = split_names([a for _, e in entries for a in split_names(e.get("agency"))])
     funding = []
     for _, entry in entries:
-        entry_agencies = tuple(_agencies(entry.get("agency")))
+        entry_agencies = split_names(entry.get("agency"))
         for field, kind in _MONEY:
-            amount = _amount(entry.get(field))
-            if amount is not None:
+            value = amount(entry.get(field))
+            if value is not None:
                 funding.append(
                     FundingRecord(
                         kind=kind,
                         year=None,
-                        total=amount,
+                        total=value,
                         doc_id=doc_id,
                         source=source,
                         country=ctx.country,
@@ -256,14 +248,13 @@ def _project_document(
         "project_id": project_id,
         "code": code,
         "sub_output_code": code,
-        "outcome": outcomes[0] if outcomes else None,
         "start_date": _first_text(entries, "start"),
         "end_date": _first_text(entries, "end"),
-        "sdg": _scalar(first.get("sdg")),
+        "sdg": scalar(first.get("sdg")),
         "positions": [position for position, _ in entries],
     }
     for field, key in _MONEY:
-        amounts = [a for _, e in entries if (a := _amount(e.get(field))) is not None]
+        amounts = [a for _, e in entries if (a := amount(e.get(field))) is not None]
         metadata[key] = sum(amounts) if amounts else None
     return Document(
         doc_id=doc_id,
@@ -272,17 +263,11 @@ def _project_document(
         passages=tuple(passages),
         country=ctx.country,
         agencies=agencies,
+        outcome=outcomes[0] if outcomes else None,
         metadata=metadata,
         funding=tuple(funding),
     )
 
 
 def _first_text(entries: list[tuple[int, dict[str, Any]]], key: str) -> str | None:
-    return next((t for _, e in entries if (t := _text(e.get(key)))), None)
-
-
-def _agencies(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return _distinct([a for v in value for a in _agencies(v)])
-    text = _text(value)
-    return _distinct([clean_whitespace(part) or None for part in text.split(";")]) if text else []
+    return next((t for _, e in entries if (t := clean_text(e.get(key)))), None)

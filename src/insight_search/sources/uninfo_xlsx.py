@@ -2,8 +2,10 @@
 
 One sheet, one row per sub-output. Each row becomes one :class:`Document` whose passages are the results
 chain (strategic priority, outcome, output, sub-output), the description, the marker narratives, the partners
-and the yearly progress notes (``YYYY Narrative``, each passage carrying its year). ``YYYY Required``,
-``YYYY Available`` and ``YYYY Expenditure`` become :class:`FundingRecord` values.
+and the yearly progress notes (``YYYY Narrative``: section ``progress_note``, label "YYYY Narrative", each
+passage carrying its year). ``YYYY Required``, ``YYYY Available`` and ``YYYY Expenditure`` become
+:class:`FundingRecord` values. The document's outcome is the row's outcome, its partners the contributing and
+implementation partners.
 
 Rows are streamed (openpyxl read-only mode), so memory stays bounded whatever the file size. The region is
 the parent folder name and the theme the file stem, as in the exported data set.
@@ -26,35 +28,32 @@ from pathlib import Path
 from typing import Any
 
 from insight_search.errors import InsightSearchError, UnreadableFile
-from insight_search.models import (
-    SECTION_DESCRIPTION,
-    SECTION_MARKER,
-    SECTION_NARRATIVE,
-    SECTION_OUTCOME,
-    SECTION_OUTPUT,
-    SECTION_PARTNERS,
-    SECTION_STRATEGIC_PRIORITY,
-    SECTION_SUB_OUTPUT,
-    Document,
-    FundingRecord,
-    Passage,
-    SourceRef,
+from insight_search.models import Document, FundingRecord, Passage, Section, SourceRef
+from insight_search.sources.common import (
+    Warn,
+    amount,
+    clean_text,
+    default_warn,
+    extension,
+    short_error,
+    short_title,
+    split_names,
 )
-from insight_search.sources.plain import Warn, default_warn, short_title
 from insight_search.text import clean_whitespace
 
 logger = logging.getLogger(__name__)
 
 KIND = "uninfo-xlsx"
+EXTENSIONS = frozenset({".xlsx"})
 ID_PREFIX = "uninfo-jwp"
 
 # Results chain: (column, passage section, label).
 _CHAIN = (
-    ("Strategic priority", SECTION_STRATEGIC_PRIORITY, "Strategic priority"),
-    ("Outcome", SECTION_OUTCOME, "Outcome"),
-    ("Output", SECTION_OUTPUT, "Output"),
-    ("Sub-Output", SECTION_SUB_OUTPUT, "Sub-output"),
-    ("Description", SECTION_DESCRIPTION, "Description"),
+    ("Strategic priority", Section.STRATEGIC_PRIORITY, "Strategic priority"),
+    ("Outcome", Section.OUTCOME, "Outcome"),
+    ("Output", Section.OUTPUT, "Output"),
+    ("Sub-Output", Section.SUB_OUTPUT, "Sub-output"),
+    ("Description", Section.DESCRIPTION, "Description"),
 )
 _CODES = ("Strategic priority code", "Outcome code", "Output code", "Sub-Output code")
 _MARKERS = ("Humanitarian marker", "Gender marker", "Human rights marker", "Sustaining peace marker")
@@ -64,8 +63,6 @@ _YEAR_COLUMN = re.compile(r"^((?:19|20)\d\d)\s+(required|available|expenditure|n
 _CODE = re.compile(r"\d+(?:\.\d+)*")
 _SDG_TARGET_SPLIT = re.compile(r"[,;]\s*(?=\d{1,2}\.[0-9a-z]{1,2}\s)")
 _MOJIBAKE = ("√", "‚Ä", "¬†")  # Mac Roman renderings of UTF-8 lead bytes
-_ALNUM = re.compile(r"[^\W_]")
-_NO_TEXT = {"na", "n/a", "none", "null", "nil"}
 
 # Metadata copied as text when present: (column, metadata key).
 _EXTRA_TEXT = (
@@ -83,6 +80,15 @@ _TOTALS = (
     ("Total available resources", "total_available"),
     ("Total expenditure resources", "total_expenditure"),
 )
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """Any ``.xlsx`` file: a workbook of another shape is refused by the reader with its reason."""
+    return extension(path) in EXTENSIONS
+
+
+def read(path: Path, warn: Warn, *, root: Path | None = None) -> Iterator[Document]:
+    return read_uninfo_xlsx(path, warn)
 
 
 def read_uninfo_xlsx(path: Path, warn: Warn | None = None) -> Iterator[Document]:
@@ -112,7 +118,7 @@ def read_uninfo_xlsx(path: Path, warn: Warn | None = None) -> Iterator[Document]
     except InsightSearchError:
         raise
     except Exception as exc:  # openpyxl raises many kinds of error on a damaged sheet
-        raise UnreadableFile(path, f"corrupt xlsx: {type(exc).__name__}: {_first_line(exc)}") from exc
+        raise UnreadableFile(path, f"corrupt xlsx: {type(exc).__name__}: {short_error(exc)}") from exc
     finally:
         workbook.close()
 
@@ -131,16 +137,11 @@ def _open_workbook(path: Path) -> Any:
             warnings.simplefilter("ignore")  # "Workbook contains no default style" and the like
             return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except zipfile.BadZipFile as exc:
-        raise UnreadableFile(path, f"not a valid xlsx (zip) file: {_first_line(exc)}") from exc
+        raise UnreadableFile(path, f"not a valid xlsx (zip) file: {short_error(exc)}") from exc
     except OSError as exc:
         raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from exc
     except Exception as exc:  # openpyxl/XML/zlib errors on a damaged or foreign workbook
-        raise UnreadableFile(path, f"corrupt xlsx: {type(exc).__name__}: {_first_line(exc)}") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else "no detail"
+        raise UnreadableFile(path, f"corrupt xlsx: {type(exc).__name__}: {short_error(exc)}") from exc
 
 
 def _find_header(rows: Iterator[tuple[Any, ...]]) -> tuple[int, tuple[Any, ...] | None]:
@@ -195,7 +196,7 @@ def repair_mojibake(text: str) -> str:
 
 def cell_text(value: Any) -> str | None:
     """A cell as clean text; None for empty cells and placeholders such as "-", "." or "N/A"."""
-    if value is None or value == "-" or isinstance(value, bool):
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, dt.datetime | dt.date):
         return _iso_date(value)
@@ -203,27 +204,7 @@ def cell_text(value: Any) -> str | None:
         if not math.isfinite(value):
             return None
         return str(int(value)) if value.is_integer() else repr(value)
-    text = clean_whitespace(repair_mojibake(str(value)))
-    if not _ALNUM.search(text) or text.casefold() in _NO_TEXT:
-        return None
-    return text
-
-
-def cell_amount(value: Any) -> float | None:
-    """A money cell as float; None for empty, placeholder or non-numeric cells."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        amount = float(value)
-    elif isinstance(value, str):
-        cleaned = value.strip().replace(",", "").replace("$", "").replace("USD", "").strip()
-        try:
-            amount = float(cleaned)
-        except ValueError:
-            return None
-    else:
-        return None
-    return amount if math.isfinite(amount) else None
+    return clean_text(repair_mojibake(str(value)))
 
 
 def _iso_date(value: Any) -> str | None:
@@ -232,19 +213,6 @@ def _iso_date(value: Any) -> str | None:
     if isinstance(value, dt.date):
         return value.isoformat()
     return cell_text(value)
-
-
-def split_list(value: str | None, separators: str = ";") -> list[str]:
-    """Split a multi-value cell, dropping blanks and repeats (case-insensitive), keeping order."""
-    if not value:
-        return []
-    parts = re.split("[" + re.escape(separators) + "]", value)
-    out: dict[str, str] = {}
-    for part in parts:
-        item = clean_whitespace(part)
-        if item and any(c.isalnum() for c in item):
-            out.setdefault(item.casefold(), item)
-    return list(out.values())
 
 
 def join_codes(codes: Sequence[Any]) -> str | None:
@@ -296,9 +264,9 @@ def row_document(
     for marker in _MARKERS:
         narrative = text(f"{marker} narrative")
         if narrative:
-            passages.append(Passage(text=narrative, section=SECTION_MARKER, label=f"{marker} narrative"))
-    contributing = split_list(text("Contributing partners"))
-    implementing = split_list(text("Implementation partners"))
+            passages.append(Passage(text=narrative, section=Section.MARKER, label=f"{marker} narrative"))
+    contributing = split_names(text("Contributing partners"))
+    implementing = split_names(text("Implementation partners"))
     partner_text = ". ".join(
         f"{label}: {'; '.join(names)}"
         for label, names in (
@@ -308,28 +276,26 @@ def row_document(
         if names
     )
     if partner_text:
-        passages.append(Passage(text=partner_text, section=SECTION_PARTNERS, label="Partners"))
+        passages.append(Passage(text=partner_text, section=Section.PARTNERS, label="Partners"))
 
     agencies = tuple(
-        dict.fromkeys(split_list(text("Agency abbreviations"), ";,") + split_list(text("Agencies"), ";"))
+        dict.fromkeys(split_names(text("Agency abbreviations"), ";,") + split_names(text("Agencies"), ";"))
     )
     funding: list[FundingRecord] = []
     for (year, kind), position in sorted(columns.years.items()):
         value = values[position] if position < len(values) else None
         if kind == "narrative":
-            narrative = cell_text(value)
-            if narrative:
-                passages.append(
-                    Passage(text=narrative, section=SECTION_NARRATIVE, year=year, label=f"{year} Narrative")
-                )
+            note = cell_text(value)
+            if note:  # a yearly progress note; the export's own name is kept as the label
+                passages.append(Passage(note, Section.PROGRESS_NOTE, year=year, label=f"{year} Narrative"))
             continue
-        amount = cell_amount(value)
-        if amount is not None:
+        money = amount(value)
+        if money is not None:
             funding.append(
                 FundingRecord(
                     kind=_FUNDING_KINDS[kind],
                     year=year,
-                    total=amount,
+                    total=money,
                     doc_id=doc_id,
                     source=source,
                     country=country,
@@ -340,26 +306,22 @@ def row_document(
     metadata: dict[str, Any] = {
         "plan": text("Plan name"),
         "strategic_priority": text("Strategic priority"),
-        "outcome": text("Outcome"),
         "output": text("Output"),
         "sub_output_code": code,
         "codes": [c for c in (cell_text(get(name)) for name in _CODES) if c],
         "sub_output_id": cell_text(get("ID")),
-        "contributing_partners": contributing,
-        "implementation_partners": implementing,
-        "sdg_goals": split_list(text("SDG Goals")),
+        "sdg_goals": list(split_names(text("SDG Goals"))),
         "sdg_targets": [t.strip() for t in _SDG_TARGET_SPLIT.split(text("SDG Targets") or "") if t.strip()],
         "gender_marker": text("Gender marker"),
         "status": text("Status"),
         "start_date": _iso_date(get("Start date")),
         "end_date": _iso_date(get("End date")),
         "row": row,
-        "themes": [theme] if theme else [],
     }
     for column, key in _EXTRA_TEXT:
         metadata[key] = text(column)
     for column, key in _TOTALS:
-        metadata[key] = cell_amount(get(column))
+        metadata[key] = amount(get(column))
 
     title_text = sub_output or text("Description") or ""
     return Document(
@@ -369,9 +331,10 @@ def row_document(
         passages=tuple(passages),
         country=country,
         region=region,
-        theme=theme,
         agencies=agencies,
-        year=None,
+        outcome=text("Outcome"),
+        themes=(theme,) if theme else (),
+        partners=split_names([*contributing, *implementing]),
         metadata=metadata,
         funding=tuple(funding),
     )

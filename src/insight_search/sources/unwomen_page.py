@@ -11,9 +11,13 @@ outcome statement again. Template noise is removed by rule, not by listing sente
 
 Each progress note gets its year: a statement of the outcome's status for a year ("has achieved substantial
 progress in 2022", "was not achieved in 2023") wins; a heading "progress note for the year 2021" comes next;
-otherwise the year is inferred from the neighbouring notes (notes are in year order). Country and office come
-from a sidecar ``<file>.meta.json`` when present ({"country": ..., "office": ..., any other metadata}), else
-from the text when it clearly names one country.
+otherwise the year is inferred from the neighbouring notes (notes are in year order). Country, office,
+region and themes come from a sidecar ``<file>.meta.json`` when present ({"country": ..., "office": ...,
+"region": ..., "themes": [...], any other metadata}); else the country comes from the text when it clearly
+names one. The document's outcome is the outcome statement, its partners the funding partners.
+
+A ``.txt`` file is this kind when it has an "Outcome summary" line near the top (in the head that ``sniff``
+is given) and a progress-note part (:func:`looks_like_outcome_page`).
 """
 
 from __future__ import annotations
@@ -28,15 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from insight_search.errors import UnreadableFile
-from insight_search.models import (
-    SECTION_FUNDING,
-    SECTION_INDICATORS,
-    SECTION_OUTCOME,
-    SECTION_PROGRESS_NOTE,
-    Document,
-    FundingRecord,
-    Passage,
-    SourceRef,
+from insight_search.models import Document, FundingRecord, Passage, Section, SourceRef
+from insight_search.sources.common import (
+    Warn,
+    clean_text,
+    distinct,
+    extension,
+    read_bytes,
+    read_text_file,
+    split_names,
 )
 from insight_search.sources.countries import detect_country
 from insight_search.text import clean_whitespace, fold, sentence_spans
@@ -44,6 +48,7 @@ from insight_search.text import clean_whitespace, fold, sentence_spans
 logger = logging.getLogger(__name__)
 
 KIND = "unwomen-page"
+EXTENSIONS = frozenset({".txt"})
 
 # Headings of the portal's page template, folded. They only mark where a part starts.
 _H_SUMMARY = "outcome summary"
@@ -81,19 +86,30 @@ class _Page:
     note_lines: list[tuple[str, int | None]] = field(default_factory=list)  # (line, heading year)
 
 
+def _summary_line(text: str) -> bool:
+    return any(len(line) < 80 and fold(line).strip() == _H_SUMMARY for line in text.split("\n", 400)[:400])
+
+
+def looks_like_outcome_page(text: str) -> bool:
+    """A UN Women Transparency Portal outcome page: an "Outcome summary" line and a progress-note part."""
+    if not _summary_line(text):
+        return False
+    folded = fold(text)
+    return _H_INSIGHTS in folded or "outcome progress note" in folded
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    if extension(path) not in EXTENSIONS or not _summary_line(head.decode("utf-8", "replace")):
+        return False
+    return looks_like_outcome_page(read_bytes(path).decode("utf-8", "replace"))
+
+
+def read(path: Path, warn: Warn, *, root: Path | None = None) -> Iterator[Document]:
+    return read_unwomen_page(path)
+
+
 def read_unwomen_page(path: Path) -> Iterator[Document]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from exc
-    if b"\x00" in raw[:8192]:
-        raise UnreadableFile(path, "binary file, not page text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(path, f"not UTF-8 text (byte {exc.start})") from exc
-    if not text.strip():
-        raise UnreadableFile(path, "empty file")
+    text = read_text_file(path)
     yield parse_unwomen_page(text, path=path, sidecar=_read_sidecar(path))
 
 
@@ -319,24 +335,26 @@ def parse_unwomen_page(text: str, *, path: Path, sidecar: dict[str, Any] | None 
         raise UnreadableFile(path, "no outcome summary or progress notes found: not an outcome page")
     doc_id = str(sidecar.pop("doc_id", f"{KIND}:{path.stem}"))
     source = SourceRef(path=str(path), kind=KIND)
-    country = sidecar.pop("country", None) or detect_country(text)
-    office = sidecar.pop("office", None) or (f"{country} Country Office" if country else None)
+    country = clean_text(sidecar.pop("country", None)) or detect_country(text)
+    office = clean_text(sidecar.pop("office", None)) or (f"{country} Country Office" if country else None)
+    region = clean_text(sidecar.pop("region", None))
+    themes = split_names(sidecar.pop("themes", sidecar.pop("theme", None)))
 
     dedup = _Dedup()
     passages: list[Passage] = []
     if page.outcome:
-        passages.append(Passage(text=dedup(page.outcome), section=SECTION_OUTCOME, label="Outcome statement"))
+        passages.append(Passage(text=dedup(page.outcome), section=Section.OUTCOME, label="Outcome statement"))
     for line in page.indicators:
         kept = dedup(line)
         if kept:
-            passages.append(Passage(text=kept, section=SECTION_INDICATORS, label="Indicators"))
+            passages.append(Passage(text=kept, section=Section.INDICATORS, label="Indicators"))
 
     funding = _parse_funding(page.funding_lines, doc_id, source, country)
     for record in funding:
         passages.append(
             Passage(
                 text=_funding_passage(record),
-                section=SECTION_FUNDING,
+                section=Section.FUNDING,
                 year=record.year,
                 label="Funding partner",
             )
@@ -349,25 +367,25 @@ def parse_unwomen_page(text: str, *, path: Path, sidecar: dict[str, Any] | None 
         if kept:
             label = f"Progress note {year}" if year else "Progress note"
             passages.append(
-                Passage(text=kept, section=SECTION_PROGRESS_NOTE, year=year, status=status, label=label)
+                Passage(text=kept, section=Section.PROGRESS_NOTE, year=year, status=status, label=label)
             )
 
     outcome = page.outcome or ""
     title = f"Outcome: {outcome[:140]}{'...' if len(outcome) > 140 else ''}" if outcome else path.stem
     fingerprint = hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
-    metadata: dict[str, Any] = {
-        "office": office,
-        "outcome": page.outcome,
-        "content_sha1": fingerprint,
-        **sidecar,
-    }
+    metadata: dict[str, Any] = {"content_sha1": fingerprint, **sidecar}
     return Document(
         doc_id=doc_id,
         title=title,
         source=source,
         passages=tuple(p for p in passages if p.text),
         country=country,
+        region=region,
         agencies=("UN Women",),
+        outcome=page.outcome,
+        themes=themes,
+        partners=tuple(distinct(r.partner for r in funding)),
+        office=office,
         metadata={k: v for k, v in metadata.items() if v is not None},
         funding=tuple(funding),
     )
