@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +18,7 @@ from rich.table import Table
 
 from insight_search.config import Settings
 from insight_search.errors import InsightSearchError
-from insight_search.models import Filters
+from insight_search.requests import FILTER_HELP, parse, request_models
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Search and summarise UN results reporting."
@@ -30,19 +33,57 @@ IndexDir = Annotated[
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
-YearOpt = Annotated[int | None, typer.Option("--year", help="Only this year")]
-YearFromOpt = Annotated[int | None, typer.Option("--year-from", help="From this year")]
-YearToOpt = Annotated[int | None, typer.Option("--year-to", help="Up to this year")]
-CountryOpt = Annotated[str | None, typer.Option("--country", help="Only this country")]
-AgencyOpt = Annotated[str | None, typer.Option("--agency", help="Only this agency (abbreviation or name)")]
-ThemeOpt = Annotated[str | None, typer.Option("--theme", help="Only this theme (e.g. gender)")]
-SectionOpt = Annotated[
-    str | None, typer.Option("--section", help="Only this section (e.g. progress_note, narrative)")
-]
-SourceOpt = Annotated[str | None, typer.Option("--source", help="Only this source kind or file path part")]
 CursorOpt = Annotated[
     str | None, typer.Option("--cursor", help="Continue from a previous page's next_cursor")
 ]
+FILTER_TYPES: dict[str, type] = {"year": int, "year_from": int, "year_to": int}
+
+
+def with_filters(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` the filter options every query operation takes (``requests.FILTER_HELP``: --year,
+    --year-from, --year-to, --country, --agency, --theme, --section, --source); it receives them as one
+    ``filters`` dict of the options given."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "filters"]
+    added = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                FILTER_TYPES.get(name, str) | None,  # type: ignore[operator]
+                typer.Option(f"--{name.replace('_', '-')}", help=help_text, show_default=False),
+            ],
+        )
+        for name, help_text in FILTER_HELP.items()
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        filters = {name: kwargs.pop(name) for name in FILTER_HELP}
+        command(filters=filters, **kwargs)
+
+    params = [*own, *added]
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+    return wrapper
+
+
+LOG_LEVELS = ("WARNING", "INFO", "DEBUG")
+
+
+@app.callback()
+def configure(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log output: -v info, -vv debug")
+    ] = 0,
+) -> None:
+    """Search and summarise UN results reporting."""
+    configured = Settings().log_level
+    level = LOG_LEVELS[min(verbose, 2)] if verbose else configured
+    # Only the edge configures logging; library modules just log to their own loggers.
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("insight_search").setLevel(level)
 
 
 def _settings(index_dir: Path | None) -> Settings:
@@ -61,17 +102,17 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
-def _filters(year, year_from, year_to, country, agency, theme=None, section=None, source=None) -> Filters:  # type: ignore[no-untyped-def]
-    return Filters(
-        year=year,
-        year_from=year_from,
-        year_to=year_to,
-        country=country,
-        agency=agency,
-        theme=theme,
-        section=section,
-        source=source,
-    )
+def _run(operation: str, index_dir: Path | None, values: dict[str, Any]) -> Any:
+    """Validate the request first (no model or index is loaded for a request that cannot be served), then
+    run it on the index. Every domain error ends the command with one line and exit status 2."""
+    settings = _settings(index_dir)
+    try:
+        request = parse(request_models(settings).of(operation), {k: v for k, v in values.items() if v is not None})
+        from insight_search.service import Service
+
+        return getattr(Service.open(settings), operation)(request)
+    except InsightSearchError as exc:
+        raise _fail(exc) from None
 
 
 def run_index(paths: list[Path], settings: Settings, quiet: bool = False):  # type: ignore[no-untyped-def]
@@ -139,36 +180,18 @@ def index(
         raise typer.Exit(code=1)
 
 
-def _open(index_dir: Path | None):  # type: ignore[no-untyped-def]
-    from insight_search.search import open_searcher
-
-    return open_searcher(_settings(index_dir))
-
-
 @app.command()
+@with_filters
 def search(
     query: Annotated[str, typer.Argument(help="What to look for, in plain words")],
-    k: Annotated[int, typer.Option("--k", "-k", help="Number of results")] = 10,
-    year: YearOpt = None,
-    year_from: YearFromOpt = None,
-    year_to: YearToOpt = None,
-    country: CountryOpt = None,
-    agency: AgencyOpt = None,
-    theme: ThemeOpt = None,
-    section: SectionOpt = None,
-    source: SourceOpt = None,
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Number of results (default 10)")] = None,
     cursor: CursorOpt = None,
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
+    filters: dict[str, Any] | None = None,
 ) -> None:
     """Semantic + keyword search over the index."""
-    from insight_search import service
-
-    try:
-        filters = _filters(year, year_from, year_to, country, agency, theme, section, source)
-        payload = service.search(_open(index_dir), query, k=k, filters=filters, cursor=cursor)
-    except InsightSearchError as exc:
-        raise _fail(exc) from None
+    payload = _run("search", index_dir, {"q": query, "k": k, "cursor": cursor, **(filters or {})})
     if as_json:
         _print_json(payload.model_dump())
         return
@@ -196,31 +219,20 @@ def _print_sentences(sentences) -> None:  # type: ignore[no-untyped-def]
 
 
 @app.command()
+@with_filters
 def summarize(
     query: Annotated[str, typer.Argument(help="What the summary is about")],
-    max_sentences: Annotated[int, typer.Option("--max-sentences", help="Sentences at most")] = 5,
+    max_sentences: Annotated[
+        int | None, typer.Option("--max-sentences", help="Sentences at most (default 5)")
+    ] = None,
     max_words: Annotated[int | None, typer.Option("--max-words", help="Words at most")] = None,
-    year: YearOpt = None,
-    year_from: YearFromOpt = None,
-    year_to: YearToOpt = None,
-    country: CountryOpt = None,
-    agency: AgencyOpt = None,
-    theme: ThemeOpt = None,
-    section: SectionOpt = None,
-    source: SourceOpt = None,
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
+    filters: dict[str, Any] | None = None,
 ) -> None:
     """Extractive summary (verbatim, cited sentences) of what the matching passages say."""
-    from insight_search import service
-
-    try:
-        filters = _filters(year, year_from, year_to, country, agency, theme, section, source)
-        payload = service.summary(
-            _open(index_dir), query, filters=filters, max_sentences=max_sentences, max_words=max_words
-        )
-    except InsightSearchError as exc:
-        raise _fail(exc) from None
+    values = {"q": query, "max_sentences": max_sentences, "max_words": max_words, **(filters or {})}
+    payload = _run("summarize", index_dir, values)
     if as_json:
         _print_json(payload.model_dump())
         return
@@ -228,41 +240,35 @@ def summarize(
 
 
 @app.command()
+@with_filters
 def timeline(
     query: Annotated[str, typer.Argument(help="What the timeline is about")],
     fmt: Annotated[str, typer.Option("--format", help="text, json or markdown")] = "text",
-    sentences_per_year: Annotated[int, typer.Option("--sentences-per-year")] = 3,
-    year: YearOpt = None,
-    year_from: YearFromOpt = None,
-    year_to: YearToOpt = None,
-    country: CountryOpt = None,
-    agency: AgencyOpt = None,
-    theme: ThemeOpt = None,
-    section: SectionOpt = None,
-    source: SourceOpt = None,
+    sentences_per_year: Annotated[
+        int | None, typer.Option("--sentences-per-year", help="Cited sentences per year (default 3)")
+    ] = None,
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
+    filters: dict[str, Any] | None = None,
 ) -> None:
     """Year by year: matching passages, the stated status, and a short cited summary."""
-    from insight_search import service
-
     if fmt not in ("text", "json", "markdown"):
         raise _fail(InsightSearchError(f"--format must be text, json or markdown, got {fmt!r}"))
+    values = {"q": query, "sentences_per_year": sentences_per_year, **(filters or {})}
+    operation = "timeline_markdown" if fmt == "markdown" else "timeline"
+    settings = _settings(index_dir)
     try:
-        filters = _filters(year, year_from, year_to, country, agency, theme, section, source)
-        searcher = _open(index_dir)
-        if fmt == "markdown":
-            sys.stdout.write(
-                service.year_timeline_markdown(
-                    searcher, query, filters=filters, sentences_per_year=sentences_per_year
-                )
-            )
-            return
-        payload = service.year_timeline(
-            searcher, query, filters=filters, sentences_per_year=sentences_per_year
+        from insight_search.service import Service
+
+        request = parse(
+            request_models(settings).timeline, {k: v for k, v in values.items() if v is not None}
         )
+        payload = getattr(Service.open(settings), operation)(request)
     except InsightSearchError as exc:
         raise _fail(exc) from None
+    if fmt == "markdown":
+        sys.stdout.write(payload)
+        return
     if as_json or fmt == "json":
         _print_json(payload.model_dump())
         return
@@ -273,29 +279,17 @@ def timeline(
 
 
 @app.command()
+@with_filters
 def mentions(
     term: Annotated[str, typer.Argument(help="Name or phrase (accent- and case-insensitive)")],
     cursor: CursorOpt = None,
-    limit: Annotated[int, typer.Option("--limit", help="Passages per page")] = 20,
-    year: YearOpt = None,
-    year_from: YearFromOpt = None,
-    year_to: YearToOpt = None,
-    country: CountryOpt = None,
-    agency: AgencyOpt = None,
-    theme: ThemeOpt = None,
-    section: SectionOpt = None,
-    source: SourceOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Passages per page (default 20)")] = None,
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
+    filters: dict[str, Any] | None = None,
 ) -> None:
     """Every passage that mentions TERM (complete, not top-k), counted by year, country and document."""
-    from insight_search import service
-
-    try:
-        filters = _filters(year, year_from, year_to, country, agency, theme, section, source)
-        payload = service.term_mentions(_open(index_dir), term, filters=filters, cursor=cursor, limit=limit)
-    except InsightSearchError as exc:
-        raise _fail(exc) from None
+    payload = _run("mentions", index_dir, {"term": term, "cursor": cursor, "limit": limit, **(filters or {})})
     if as_json:
         _print_json(payload.model_dump())
         return
@@ -313,33 +307,30 @@ def mentions(
 @app.command()
 def funding(
     partner: Annotated[str | None, typer.Option("--partner", help="Partner name (part of it)")] = None,
-    year: YearOpt = None,
-    country: CountryOpt = None,
-    agency: AgencyOpt = None,
+    year: Annotated[int | None, typer.Option("--year", help=FILTER_HELP["year"])] = None,
+    country: Annotated[str | None, typer.Option("--country", help=FILTER_HELP["country"])] = None,
+    agency: Annotated[str | None, typer.Option("--agency", help=FILTER_HELP["agency"])] = None,
     kind: Annotated[
         str | None, typer.Option("--kind", help="contribution, required, available, expenditure")
     ] = None,
+    doc_id: Annotated[str | None, typer.Option("--doc-id", help="Only this document")] = None,
     cursor: CursorOpt = None,
-    limit: Annotated[int, typer.Option("--limit", help="Records per page")] = 100,
+    limit: Annotated[int | None, typer.Option("--limit", help="Records per page (default 100)")] = None,
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Funding and resource records (amounts in USD) with totals per year and per partner."""
-    from insight_search import service
-
-    try:
-        payload = service.funding_facts(
-            _open(index_dir),
-            partner=partner,
-            year=year,
-            country=country,
-            agency=agency,
-            kind=kind,
-            cursor=cursor,
-            limit=limit,
-        )
-    except InsightSearchError as exc:
-        raise _fail(exc) from None
+    values = {
+        "partner": partner,
+        "year": year,
+        "country": country,
+        "agency": agency,
+        "kind": kind,
+        "doc_id": doc_id,
+        "cursor": cursor,
+        "limit": limit,
+    }
+    payload = _run("funding", index_dir, values)
     if as_json:
         _print_json(payload.model_dump())
         return
@@ -442,6 +433,6 @@ def mcp(index_dir: IndexDir = None) -> None:
         raise _fail(exc) from None
 
 
-def main() -> None:  # pragma: no cover
-    logging.basicConfig(level=logging.WARNING)
+def main() -> None:
+    """The console entry point (``insight-search``)."""
     app()

@@ -84,3 +84,22 @@ class LiveSearcher:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+
+class FixedIndex:
+    """An index handle that serves one loaded searcher and never reloads (tests, benchmarks, one-shot use)."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self._searcher = searcher
+
+    @property
+    def searcher(self) -> Searcher:
+        return self._searcher
+
+    @property
+    def version(self) -> str | None:
+        path = self._searcher.data.path
+        return path.name if path is not None else None
+
+    def stop(self) -> None:
+        return None

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from insight_search.dense import VECTORS_FILE, DenseIndex, VectorWriter
-from insight_search.errors import IndexCorrupt, IndexNotFound, InsightSearchError, ModelMismatch
+from insight_search.errors import IndexBusy, IndexCorrupt, IndexNotFound, InsightSearchError, ModelMismatch
 from insight_search.lexical import LexicalBuilder, LexicalIndex
 from insight_search.models import Chunk, Document, FundingRecord, Passage, SourceRef
 
@@ -186,7 +186,7 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise InsightSearchError(f"another build is running on {index_dir}") from exc
+            raise IndexBusy(f"another build is running on {index_dir}: wait for it to finish") from exc
         try:
             yield
         finally:
