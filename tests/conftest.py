@@ -68,3 +68,28 @@ def real_embedder():
     from insight_search.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+def service_for(searcher, settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    """A Service over one loaded searcher (no reloads), with the searcher's settings unless given."""
+    from insight_search.live import FixedIndex
+    from insight_search.service import Service
+
+    return Service(settings or searcher.settings, FixedIndex(searcher))
+
+
+_SERVICES: dict[int, tuple[object, object]] = {}
+
+
+def call(searcher, operation: str, filters=None, **values):  # type: ignore[no-untyped-def]
+    """Run ``operation`` through the Service over ``searcher`` as an edge would: its request is parsed
+    from plain values (``filters``, a models.Filters, adds its fields). One Service per searcher, so that
+    cursors of one call continue in the next."""
+    from dataclasses import asdict
+
+    if filters is not None:
+        values.update({k: v for k, v in asdict(filters).items() if v is not None})
+    held = _SERVICES.get(id(searcher))
+    if held is None or held[0] is not searcher:
+        held = _SERVICES[id(searcher)] = (searcher, service_for(searcher))
+    return held[1].run(operation, values)  # type: ignore[attr-defined]

@@ -106,14 +106,18 @@ def test_sentence_terms_are_cached_by_text() -> None:
     assert terms.cache_info().hits == 2 and terms.cache_info().maxsize == 4  # type: ignore[attr-defined]
 
 
-def test_open_searcher_serves_through_the_caches(tmp_path: Path) -> None:
+def test_a_served_index_goes_through_the_caches(tmp_path: Path) -> None:
+    """The serving layer (LiveSearcher) wraps the embedder once; the engine's open_searcher does not."""
+    from insight_search.live import LiveSearcher
+
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "page.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
     settings = Settings(index_dir=tmp_path / "index")
     build_index([corpus], settings, FakeEmbedder())
     inner = Recording()
-    searcher = open_searcher(settings, inner)
+    assert not isinstance(open_searcher(settings, Recording()).embedder, CachingEmbedder)
+    searcher = LiveSearcher(settings, inner).searcher
     assert isinstance(searcher.embedder, CachingEmbedder) and searcher.sentence_terms is not None
     assert inner.threads == [settings.query_threads]
     queries = [Query("care system"), Query(" Monterrey "), Query("care system", k=3)]

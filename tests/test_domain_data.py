@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from insight_search.api.routes import DocumentOut
 from insight_search.chunking import chunk_document
 from insight_search.models import Document, FundingRecord, Passage, Section, SourceRef, section_name
-from insight_search.schemas import ChunkOut
-from insight_search.store import chunk_from_dict, chunk_to_dict, document_from_dict, document_to_dict
+from insight_search.records import chunk_from_dict, chunk_to_dict, document_from_dict, document_to_dict
+from insight_search.schemas import ChunkOut, DocumentOut
 
 SOURCE = SourceRef(path="americas/gender.xlsx", kind="uninfo-xlsx", row=2)
 
@@ -146,7 +145,7 @@ def test_json_shapes_keep_theme_and_add_themes(tmp_path: Path) -> None:
     assert out["theme"] == "gender" and out["themes"] == ["gender", "youth"]
     assert out["outcome"] == doc.outcome and out["section"] == "outcome"
 
-    shown = DocumentOut(**document_to_dict(doc), chunk_ids=[chunk.chunk_id]).model_dump()
+    shown = DocumentOut.of(doc, [chunk.chunk_id]).model_dump()
     assert shown["theme"] == "gender" and shown["themes"] == ["gender", "youth"]
     assert shown["partners"] == ["European Union", "INMUJERES"]
     assert shown["office"] == "Mexico Country Office"

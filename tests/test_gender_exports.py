@@ -13,12 +13,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from insight_search import service
 from insight_search.indexer import build_index
 from insight_search.models import Filters, Query, Section
 from insight_search.search import open_searcher
 
-from .conftest import FakeEmbedder, need_shared
+from .conftest import FakeEmbedder, call, need_shared
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +57,12 @@ def test_country_and_year_filters_return_only_matching_rows(gender):
     _, _, searcher = gender
     for country, year in (("Georgia", 2022), ("Uganda", 2023), ("Bangladesh", 2022)):
         eligible = [c for c in searcher.chunks if c.country == country and c.year == year]
-        out = service.search(
-            searcher, "gender-based violence prevention", k=50, filters=Filters(country=country, year=year)
+        out = call(
+            searcher,
+            "search",
+            q="gender-based violence prevention",
+            k=50,
+            filters=Filters(country=country, year=year),
         )
         # filtered before ranking: as many results as exist, up to k, and only matching ones
         assert len(out.results) == min(50, len(eligible)) > 0, (country, year)
@@ -70,11 +73,16 @@ def test_country_and_year_filters_return_only_matching_rows(gender):
 
 def test_year_range_filter_and_facets_add_up(gender):
     _, _, searcher = gender
-    out = service.search(searcher, "women's economic empowerment", k=100,
-                         filters=Filters(year_from=2021, year_to=2022))
+    out = call(
+        searcher,
+        "search",
+        q="women's economic empowerment",
+        k=100,
+        filters=Filters(year_from=2021, year_to=2022),
+    )
     assert out.results and all(2021 <= r.year <= 2022 for r in out.results)
     assert sum(out.facets.years.values()) == out.total == sum(out.facets.countries.values())
-    everything = service.facets(searcher)
+    everything = call(searcher, "facets")
     assert sum(everything.years.values()) == len(searcher.chunks) == sum(everything.countries.values())
 
 
@@ -99,7 +107,7 @@ def test_narratives_carry_the_year_of_their_column(gender):
 
 def test_agency_filter_and_partner_mentions_match_a_direct_scan(gender):
     files, _, searcher = gender
-    out = service.search(searcher, "care economy", k=30, filters=Filters(agency="UN Women"))
+    out = call(searcher, "search", q="care economy", k=30, filters=Filters(agency="UN Women"))
     assert out.results and all(any(a.casefold() == "un women" for a in r.agencies) for r in out.results)
     partner = "European Union"
     docs_with_partner = {
@@ -110,8 +118,8 @@ def test_agency_filter_and_partner_mentions_match_a_direct_scan(gender):
     found: set[str] = set()
     cursor = None
     while True:
-        page = service.term_mentions(
-            searcher, partner, filters=Filters(section="partners"), cursor=cursor, limit=200
+        page = call(
+            searcher, "mentions", term=partner, filters=Filters(section="partners"), cursor=cursor, limit=200
         )
         found |= {p.doc_id for p in page.passages}
         cursor = page.next_cursor

@@ -16,24 +16,25 @@ pytest.importorskip("mcp", reason="the mcp package is a runtime dependency: pip 
 
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 
-from insight_search.api.params import SearchParams, TimelineParams  # noqa: E402
-from insight_search.api.tools import TOOLS, run_search, run_timeline  # noqa: E402
 from insight_search.config import Settings  # noqa: E402
 from insight_search.mcp_server import build_server  # noqa: E402
+from insight_search.operations import TOOLS  # noqa: E402
 from insight_search.search import Searcher, open_searcher  # noqa: E402
+from insight_search.service import Service  # noqa: E402
 
-from .conftest import FakeEmbedder  # noqa: E402
+from .conftest import FakeEmbedder, service_for  # noqa: E402
 from .test_api import QUERY, build_settings  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def fake_searcher(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
+def fake_service(tmp_path_factory: pytest.TempPathFactory) -> Service:
     embedder = FakeEmbedder()
-    return open_searcher(build_settings(tmp_path_factory.mktemp("mcp"), embedder), embedder)
+    searcher: Searcher = open_searcher(build_settings(tmp_path_factory.mktemp("mcp"), embedder), embedder)
+    return service_for(searcher)  # type: ignore[no-any-return]
 
 
-def test_in_memory_client_lists_and_calls_every_tool(fake_searcher: Searcher) -> None:
-    server = build_server(lambda: fake_searcher)
+def test_in_memory_client_lists_and_calls_every_tool(fake_service: Service) -> None:
+    server = build_server(lambda: fake_service, fake_service.requests)
 
     async def session() -> dict[str, Any]:
         async with Client(server) as client:
@@ -53,15 +54,15 @@ def test_in_memory_client_lists_and_calls_every_tool(fake_searcher: Searcher) ->
     out = anyio.run(session)
     tools = {t.name: t for t in out["tools"]}
     assert set(tools) == {t.name for t in TOOLS}
-    assert tools["search"].input_schema == SearchParams.model_json_schema()
+    assert tools["search"].input_schema == fake_service.requests.search.model_json_schema()
     assert tools["timeline"].description and tools["timeline"].output_schema
 
-    expected = run_search(fake_searcher, SearchParams(q=QUERY, k=3, year=2023)).model_dump(mode="json")
+    expected = fake_service.run("search", {"q": QUERY, "k": 3, "year": 2023}).model_dump(mode="json")
     assert out["search"].is_error is not True
     assert out["search"].structured_content == expected
     assert json.loads(out["search"].content[0].text) == expected
     assert {r["year"] for r in expected["results"]} == {2023}
-    timeline = run_timeline(fake_searcher, TimelineParams(q=QUERY)).model_dump(mode="json")
+    timeline = fake_service.run("timeline", {"q": QUERY}).model_dump(mode="json")
     assert out["timeline"].structured_content == timeline
 
     assert out["bad"].is_error is True and "k" in out["bad"].content[0].text
@@ -80,7 +81,7 @@ def test_stdio_server_started_by_the_cli(real_index: Settings, real_embedder: An
         command=sys.executable,
         args=[
             "-c",
-            "from insight_search.cli import app; app()",
+            "from insight_search.cli import main; main()",
             "mcp",
             "--index-dir",
             str(real_index.index_dir),
@@ -99,7 +100,7 @@ def test_stdio_server_started_by_the_cli(real_index: Settings, real_embedder: An
 
     names, found, mentions = anyio.run(session)
     assert sorted(names) == sorted(t.name for t in TOOLS)
-    expected = run_search(open_searcher(real_index, real_embedder), SearchParams(q=QUERY, k=5))
+    expected = service_for(open_searcher(real_index, real_embedder)).run("search", {"q": QUERY, "k": 5})
     got = found.structured_content
     assert [r["chunk_id"] for r in got["results"]] == [r.chunk_id for r in expected.results]
     assert got["results"][0]["country"] == "Mexico"

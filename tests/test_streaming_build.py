@@ -15,7 +15,7 @@ import faiss
 import numpy as np
 import pytest
 
-from insight_search import store
+from insight_search import records, store
 from insight_search.chunking import chunk_document
 from insight_search.config import Settings
 from insight_search.errors import IndexCorrupt
@@ -231,7 +231,7 @@ def test_loading_holds_repeated_values_once_and_the_same_funding_as_the_file(lac
     data = store.load(tmp_path / "index")
     rows = [json.loads(line) for line in (version / "funding.jsonl").read_text().splitlines()]
     assert len(rows) > 100
-    assert data.funding == [store.funding_from_dict(r) for r in rows]  # taken from the documents instead
+    assert data.funding == [records.funding_from_dict(r) for r in rows]  # taken from the documents instead
     docs = list(data.documents.values())
     assert len({id(d.source) for d in docs}) == len({d.source for d in docs}) == len(docs)  # one row each
     assert len({id(d.source.path) for d in docs}) == len(LAC_FILES)

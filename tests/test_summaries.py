@@ -7,14 +7,13 @@ import shutil
 
 import pytest
 
-from insight_search import service
 from insight_search.errors import BadInput
 from insight_search.indexer import build_index
 from insight_search.models import Filters
 from insight_search.search import open_searcher
 from insight_search.sources.unwomen_page import read_unwomen_page
 
-from .conftest import SEED
+from .conftest import SEED, call, service_for
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +34,7 @@ def page():
 
 
 def test_summary_sentences_are_verbatim_cited_and_ordered(searcher, page):
-    out = service.summary(searcher, "care system legislation", max_sentences=5)
+    out = call(searcher, "summarize", q="care system legislation", max_sentences=5)
     assert 1 <= len(out.sentences) <= 5
     raw = SEED.read_text(encoding="utf-8")
     for s in out.sentences:
@@ -49,16 +48,16 @@ def test_summary_sentences_are_verbatim_cited_and_ordered(searcher, page):
 
 
 def test_summary_word_budget_and_filters(searcher):
-    out = service.summary(searcher, "care services", max_sentences=10, max_words=60)
+    out = call(searcher, "summarize", q="care services", max_sentences=10, max_words=60)
     assert sum(len(s.text.split()) for s in out.sentences) <= 60
-    only_2024 = service.summary(searcher, "care system", filters=Filters(year=2024), max_sentences=3)
+    only_2024 = call(searcher, "summarize", q="care system", filters=Filters(year=2024), max_sentences=3)
     assert only_2024.sentences and {s.year for s in only_2024.sentences} == {2024}
     with pytest.raises(BadInput):
-        service.summary(searcher, "care", max_sentences=0)
+        call(searcher, "summarize", q="care", max_sentences=0)
 
 
 def test_timeline_years_in_order_with_status(searcher):
-    out = service.year_timeline(searcher, "care system legislation")
+    out = call(searcher, "timeline", q="care system legislation")
     years = [y.year for y in out.years]
     assert years == sorted(years) and {2021, 2022, 2023, 2024} <= set(years)
     status = {y.year: y.status for y in out.years}
@@ -68,17 +67,18 @@ def test_timeline_years_in_order_with_status(searcher):
     for y in out.years:
         assert y.count >= 1 and y.sentences
         assert all(s.year == y.year for s in y.sentences)
-    md = service.year_timeline_markdown(searcher, "care system legislation")
+    service = service_for(searcher)
+    md = service.timeline_markdown(service.parse("timeline", {"q": "care system legislation"}))
     assert "**2022**" in md and "Status: not achieved" in md and "Sources:" in md and "[1]" in md
 
 
 def test_timeline_does_not_invent_years(searcher):
-    out = service.year_timeline(searcher, "Monterrey")
+    out = call(searcher, "timeline", q="Monterrey")
     assert {y.year for y in out.years} <= {2023, 2024}
 
 
 def test_mentions_monterrey_exactly_2023_and_2024(searcher):
-    out = service.term_mentions(searcher, "Monterrey", limit=100)
+    out = call(searcher, "mentions", term="Monterrey", limit=100)
     assert {p.year for p in out.passages} == {2023, 2024}
     direct = [c for c in searcher.chunks if "monterrey" in c.text.lower()]
     assert out.total == len(direct) == len(out.passages)
@@ -87,23 +87,23 @@ def test_mentions_monterrey_exactly_2023_and_2024(searcher):
 
 
 def test_mentions_accents_pagination_and_tampering(searcher):
-    first = service.term_mentions(searcher, "nuevo leon", limit=1)
+    first = call(searcher, "mentions", term="nuevo leon", limit=1)
     assert first.total == 2 and first.passages[0].text[slice(*first.passages[0].spans[0])] == "Nuevo León"
-    second = service.term_mentions(searcher, "nuevo leon", limit=1, cursor=first.next_cursor)
+    second = call(searcher, "mentions", term="nuevo leon", limit=1, cursor=first.next_cursor)
     assert second.passages[0].chunk_id != first.passages[0].chunk_id and second.next_cursor is None
     tampered = first.next_cursor[:-2] + ("AA" if first.next_cursor[-2:] != "AA" else "BB")
     with pytest.raises(BadInput, match="invalid cursor"):
-        service.term_mentions(searcher, "nuevo leon", limit=1, cursor=tampered)
+        call(searcher, "mentions", term="nuevo leon", limit=1, cursor=tampered)
     with pytest.raises(BadInput, match="invalid cursor"):
-        service.term_mentions(searcher, "Monterrey", limit=1, cursor=first.next_cursor)  # another request's
+        call(searcher, "mentions", term="Monterrey", limit=1, cursor=first.next_cursor)  # another request's
     with pytest.raises(BadInput):
-        service.term_mentions(searcher, "   ")
+        call(searcher, "mentions", term="   ")
 
 
 def test_funding_records_exact_with_totals(searcher):
-    out = service.funding_facts(searcher)
+    out = call(searcher, "funding")
     assert out.total_records == 8 and len(out.records) == 8
-    mptf = service.funding_facts(searcher, partner="Multi-Partner Trust Fund", year=2021)
+    mptf = call(searcher, "funding", partner="Multi-Partner Trust Fund", year=2021)
     assert [(r.total, r.kind, r.currency) for r in mptf.records] == [(267469.0, "contribution", "USD")]
     assert mptf.records[0].source.path.endswith(SEED.name)
     assert (
@@ -112,30 +112,30 @@ def test_funding_records_exact_with_totals(searcher):
     )
     assert out.totals.by_year["2021"]["contribution"] == 267469 + 22090
     with pytest.raises(BadInput):
-        service.funding_facts(searcher, kind="gift")
+        call(searcher, "funding", kind="gift")
 
 
 def test_search_pagination_with_cursor(searcher):
-    first = service.search(searcher, "care", k=3)
-    second = service.search(searcher, "care", k=3, cursor=first.next_cursor)
+    first = call(searcher, "search", q="care", k=3)
+    second = call(searcher, "search", q="care", k=3, cursor=first.next_cursor)
     assert [r.rank for r in second.results] == [4, 5, 6]
     assert not {r.chunk_id for r in first.results} & {r.chunk_id for r in second.results}
     with pytest.raises(BadInput):
-        service.search(searcher, "care", k=3, cursor="not-a-cursor")
+        call(searcher, "search", q="care", k=3, cursor="not-a-cursor")
 
 
 def test_chunk_lookup(searcher):
-    hit = service.search(searcher, "care", k=1).results[0]
-    assert service.chunk(searcher, hit.chunk_id).text == hit.text
+    hit = call(searcher, "search", q="care", k=1).results[0]
+    assert call(searcher, "chunk", chunk_id=hit.chunk_id).text == hit.text
     from insight_search.errors import NotFound
 
     with pytest.raises(NotFound):
-        service.chunk(searcher, "../../etc/passwd")
+        call(searcher, "chunk", chunk_id="../../etc/passwd")
 
 
 def test_every_summary_year_matches_the_note_it_came_from(searcher, page):
     notes = [p for p in page.passages if p.section == "progress_note"]
-    out = service.year_timeline(searcher, "care")
+    out = call(searcher, "timeline", q="care")
     for y in out.years:
         for s in y.sentences:
             owner = [p for p in page.passages if p.text[s.start : s.end] == s.text]

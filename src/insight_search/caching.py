@@ -34,15 +34,10 @@ class CachingEmbedder:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    # Read from ``inner`` each time (its dimension may be known only once its model is loaded); settable
-    # as the Embedder protocol declares them, writing through to ``inner``.
+    # What the Embedder protocol declares, read from ``inner`` (it never changes).
     @property
     def model_id(self) -> str:
         return self.inner.model_id
-
-    @model_id.setter
-    def model_id(self, value: str) -> None:
-        self.inner.model_id = value
 
     @property
     def dimension(self) -> int:

@@ -52,9 +52,17 @@ class Settings(BaseSettings):
     match_threshold: float = 0.35  # cosine from which a passage without a query word still "matches"
     flat_index_max: int = 200_000  # exact FAISS index up to this many chunks, HNSW above
 
-    # Limits
-    max_query_chars: int = 1000
-    max_k: int = 100
+    # Limits of a request: every edge (CLI, HTTP GET and POST, MCP tools, /tools schemas) reads them from here
+    # through the request models of ``requests.py``, so a bound is written once.
+    max_query_chars: int = Field(default=1000, ge=1)
+    max_k: int = Field(default=100, ge=1)
+    max_summary_sentences: int = Field(default=50, ge=1)
+    max_summary_words: int = Field(default=5000, ge=1)
+    max_sentences_per_year: int = Field(default=20, ge=1)
+    max_mentions_page: int = Field(default=200, ge=1)
+    max_funding_page: int = Field(default=1000, ge=1)
+    max_name_chars: int = Field(default=200, ge=1)  # a filter value, a mentions term, a partner name
+    max_id_chars: int = Field(default=300, ge=1)  # a doc_id or chunk_id
 
     # Serving
     host: str = "127.0.0.1"
@@ -65,4 +73,5 @@ class Settings(BaseSettings):
     max_body_bytes: int = 65_536
     index_reload_seconds: float = 2.0  # how often a server checks for a rebuilt index (0: never)
     cursor_secret: str | None = None  # signs pagination cursors; random per process when unset
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"  # the CLI's -v / -vv raise it
     cors_origins: list[str] = Field(default_factory=list)

@@ -31,9 +31,20 @@ class Embedder(Protocol):
     embedder is made (from the model's configuration, before anything is embedded) and never changes;
     ``embed_batch`` raises ModelNotAvailable rather than return vectors of another width."""
 
-    model_id: str  # stored in the manifest and the embedding cache; another id is another model
-    dimension: int
-    backend: str  # "torch", "onnx", "onnx-int8", "static", or a test's own name
+    @property
+    def model_id(self) -> str:
+        """Stored in the manifest and the embedding cache; another id is another model."""
+        ...
+
+    @property
+    def dimension(self) -> int:
+        """Width of every vector, known before the first embed."""
+        ...
+
+    @property
+    def backend(self) -> str:
+        """ "torch", "onnx", "onnx-int8", "static", or a test's own name."""
+        ...
 
     def limit_threads(self, threads: int) -> None:
         """Use at most ``threads`` CPU threads from now on (a no-op where there is nothing to limit)."""
@@ -169,7 +180,8 @@ def make_embedder(settings: Settings) -> Embedder:
         return SentenceTransformerEmbedder(
             settings.model, batch_size=settings.embed_batch_size, max_seq_length=settings.max_seq_length
         )
-    from insight_search.embedding_backends import OnnxEmbedder, StaticEmbedder, default_cache_dir
+    from insight_search.embedding_backends import OnnxEmbedder, default_cache_dir
+    from insight_search.embedding_static import StaticEmbedder
 
     path = resolve_model_path(settings.model)
     cache_dir = settings.model_cache_dir or default_cache_dir()

@@ -17,7 +17,6 @@ install.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -36,16 +35,13 @@ from insight_search.model_config import (
     module_list,
     pooling_modes,
     sentence_dimension,
-    transformer_width,
 )
 
 logger = logging.getLogger(__name__)
 
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_OPSET = 17
-STATIC_DIMS = 256
 SINGLE_THREAD_MAX_TEXTS = 2  # calls with at most this many texts (queries) run ONNX on one thread
-SIF_COEFFICIENT = 1e-4
 
 
 def default_cache_dir() -> Path:
@@ -103,12 +99,12 @@ def load_tokenizer(model_path: Path, max_length: int | None) -> Any:
     return tokenizer
 
 
-def _atomic_target(path: Path) -> Path:
+def atomic_target(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
 
 
-def _load_transformer(model_path: Path):  # type: ignore[no-untyped-def]
+def load_transformer(model_path: Path):  # type: ignore[no-untyped-def]
     _offline()
     try:
         from transformers import AutoModel
@@ -127,7 +123,7 @@ def export_onnx(model_path: Path, target: Path) -> Path:
     import torch
 
     started = time.perf_counter()
-    model = _load_transformer(model_path)
+    model = load_transformer(model_path)
     has_types = int(getattr(model.config, "type_vocab_size", 0) or 0) > 0
     names = [n for n in ONNX_INPUTS if n != "token_type_ids" or has_types]
 
@@ -140,7 +136,7 @@ def export_onnx(model_path: Path, target: Path) -> Path:
             return self.inner(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
     dummy = tuple(torch.ones((2, 8), dtype=torch.long) for _ in names)
-    tmp = _atomic_target(target)
+    tmp = atomic_target(target)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about shapes that are constant for this model
         torch.onnx.export(
@@ -189,7 +185,7 @@ def quantize_onnx(source: Path, target: Path) -> Path:
         raise ModelNotAvailable(
             "the onnx-int8 backend needs onnxruntime and onnx: pip install 'insight-search[onnx]'"
         ) from exc
-    tmp = _atomic_target(target)
+    tmp = atomic_target(target)
     with _root_records_dropped():
         quantize_dynamic(
             str(source),
@@ -217,7 +213,7 @@ def onnx_model_file(model_path: Path, cache_dir: Path, fingerprint: str, *, int8
     return q8
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
+def normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.ascontiguousarray(vectors / np.where(norms > 0, norms, 1.0), dtype=np.float32)
 
@@ -306,119 +302,4 @@ class OnnxEmbedder:
                 m = mask[..., None].astype(np.float32)
                 pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
             out[part] = pooled
-        return _normalise(out)
-
-
-def distill_static(
-    model_path: Path, target: Path, *, dims: int = STATIC_DIMS, batch_size: int = 4096
-) -> Path:
-    """Distil a static model (model2vec's recipe) from the transformer at ``model_path`` into ``target``
-    (an ``.npy`` matrix, one row per vocabulary id, ``min(dims, transformer width)`` columns). Batches of
-    4096 three-token inputs: the bundled model's table in 81 s instead of 99 s with 512 (the same table),
-    the tests' 1-layer model's in 4-6 s instead of 21-29 s, on this 2-core machine under load."""
-    import torch
-
-    started = time.perf_counter()
-    model = _load_transformer(model_path)
-    vocab = json.loads((model_path / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
-    tokenizer = load_tokenizer(model_path, None)
-    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    if cls_id is None or sep_id is None:
-        raise ModelNotAvailable(
-            f"{model_path}: the static backend needs a BERT-style ([CLS]/[SEP]) tokenizer"
-        )
-    n = max(vocab.values()) + 1
-    hidden = np.zeros((n, model.config.hidden_size), dtype=np.float32)
-    ids = torch.arange(n, dtype=torch.long)
-    with torch.inference_mode():
-        for start in range(0, n, batch_size):
-            part = ids[start : start + batch_size]
-            batch = torch.stack([torch.full_like(part, cls_id), part, torch.full_like(part, sep_id)], dim=1)
-            out = model(input_ids=batch, attention_mask=torch.ones_like(batch)).last_hidden_state
-            hidden[start : start + len(part)] = out.mean(dim=1).numpy()
-    # PCA (eigen-decomposition of the covariance), signs fixed so the result is deterministic.
-    centred = hidden - hidden.mean(axis=0)
-    eigvals, eigvecs = np.linalg.eigh((centred.T @ centred) / (n - 1))
-    components = eigvecs[:, ::-1][:, : min(dims, hidden.shape[1])]
-    reduced = centred @ components
-    reduced *= np.sign(reduced[np.abs(reduced).argmax(axis=0), range(reduced.shape[1])])
-    # Zipf estimate of token frequency by vocabulary rank, then SIF weighting (rare tokens weigh more).
-    inv_rank = 1.0 / np.arange(2, n + 2)
-    weights = SIF_COEFFICIENT / (SIF_COEFFICIENT + inv_rank / inv_rank.sum())
-    table = (reduced * weights[:, None]).astype(np.float32)
-    tmp = _atomic_target(target)
-    with tmp.open("wb") as f:
-        np.save(f, table)
-    os.replace(tmp, target)
-    logger.info("distilled a static model from %s in %.1f s", model_path.name, time.perf_counter() - started)
-    return target
-
-
-class StaticEmbedder:
-    """Mean of distilled static token vectors, L2-normalised (no transformer at embedding time)."""
-
-    def __init__(
-        self,
-        model_path: Path,
-        *,
-        ref: ModelRef,
-        cache_dir: Path,
-        dims: int = STATIC_DIMS,
-        max_tokens: int = 512,
-    ) -> None:
-        if ref.backend != "static":
-            raise ModelNotAvailable(f"StaticEmbedder runs the static backend, not {ref.backend!r}")
-        width = transformer_width(model_path)
-        if width is None:
-            raise ModelNotAvailable(f"{model_path}: its configuration does not say the transformer's width")
-        if dims < 1:
-            raise ModelNotAvailable(f"the static backend needs at least 1 dimension, not {dims}")
-        self.path = model_path
-        self.ref = ref
-        self.model_id = ref.model_id
-        # distill_static keeps min(dims, width) principal components: known now, before any distilling
-        self.dimension = min(dims, width)
-        self.backend = "static"
-        self._dims = dims
-        self._cache_dir = cache_dir
-        self._max_tokens = max_tokens
-        self._table: np.ndarray | None = None
-        self._tokenizer: Any = None
-        self._skip: frozenset[int] = frozenset()
-
-    def _load(self) -> np.ndarray:
-        if self._table is None:
-            folder = self._cache_dir / self.ref.base_id.replace(":", "_").replace("/", "_")
-            target = folder / f"static-{self._dims}.npy"
-            if not target.exists():
-                logger.warning("distilling a static model from %s into %s (once)", self.path.name, folder)
-                distill_static(self.path, target, dims=self._dims)
-            table = np.load(target)
-            if table.ndim != 2 or table.shape[1] != self.dimension:
-                raise ModelNotAvailable(
-                    f"{target} holds {table.shape} token vectors, not {self.dimension} dimensions: "
-                    "delete it to distil it again"
-                )
-            tokenizer = load_tokenizer(self.path, None)
-            tokenizer.no_padding()
-            self._tokenizer = tokenizer
-            self._skip = frozenset(
-                i for t in ("[CLS]", "[SEP]", "[PAD]") if (i := tokenizer.token_to_id(t)) is not None
-            )
-            self._table = table
-        return self._table
-
-    def limit_threads(self, threads: int) -> None:
-        """Nothing to limit: a text's vector is a mean of table rows, computed on the calling thread."""
-
-    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        table = self._load()
-        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
-        for row, e in enumerate(encodings):
-            ids = [i for i in e.ids[: self._max_tokens] if i not in self._skip]
-            if ids:
-                out[row] = table[ids].mean(axis=0)
-        return _normalise(out)
+        return normalise(out)

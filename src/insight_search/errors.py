@@ -1,4 +1,8 @@
-"""Domain errors. They are turned into HTTP or CLI errors only at the edge (api/, cli.py)."""
+"""Domain errors. They are turned into HTTP or CLI errors only at the edge (api/, cli.py, mcp_server.py).
+
+Input faults (BadInput and its children, NotFound) are the caller's: HTTP 4xx. Server faults (IndexNotFound,
+IndexBusy, IndexCorrupt, ModelMismatch, ModelNotAvailable) are the server's: HTTP 503. The CLI exits 2 with
+one line for either."""
 
 from __future__ import annotations
 
@@ -13,12 +17,24 @@ class BadInput(InsightSearchError):
     """A request or argument that cannot be served as given (empty query, k out of range...)."""
 
 
+class InvalidRequest(BadInput):
+    """A request that does not fit its request model (a missing value, a bound passed): HTTP 422."""
+
+
+class StaleCursor(BadInput):
+    """A pagination cursor made on another index version than the one served now (the index was rebuilt)."""
+
+
 class NotFound(InsightSearchError):
     """An id (document, chunk) that the index does not hold."""
 
 
 class IndexNotFound(InsightSearchError):
     """No built index where one was expected."""
+
+
+class IndexBusy(InsightSearchError):
+    """Another build holds the index folder's lock."""
 
 
 class IndexCorrupt(InsightSearchError):

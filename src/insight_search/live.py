@@ -9,8 +9,9 @@ import threading
 from pathlib import Path
 
 from insight_search import store
+from insight_search.caching import CachingEmbedder, cached_sentence_terms
 from insight_search.config import Settings
-from insight_search.embedding import Embedder
+from insight_search.embedding import Embedder, make_embedder
 from insight_search.errors import InsightSearchError
 from insight_search.search import Searcher, open_searcher
 
@@ -20,10 +21,13 @@ logger = logging.getLogger(__name__)
 class LiveSearcher:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        first = open_searcher(settings, embedder)
+        # The serving caches, kept across reloads: query and sentence vectors by text (the model does not
+        # change) and sentence splits for highlights by chunk text.
+        inner = embedder if embedder is not None else make_embedder(settings)
+        self._embedder = inner if isinstance(inner, CachingEmbedder) else CachingEmbedder(inner)
+        self._sentence_terms = cached_sentence_terms()
+        first = open_searcher(settings, self._embedder, sentence_terms=self._sentence_terms)
         self._searcher = first
-        self._embedder = first.embedder
-        self._sentence_terms = first.sentence_terms  # a cache by text: it outlives each index version
         self._version: Path | None = first.data.path
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
@@ -87,3 +91,22 @@ class LiveSearcher:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+
+class FixedIndex:
+    """An index handle that serves one loaded searcher and never reloads (tests, benchmarks, one-shot use)."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self._searcher = searcher
+
+    @property
+    def searcher(self) -> Searcher:
+        return self._searcher
+
+    @property
+    def version(self) -> str | None:
+        path = self._searcher.data.path
+        return path.name if path is not None else None
+
+    def stop(self) -> None:
+        return None

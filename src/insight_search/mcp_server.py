@@ -1,8 +1,9 @@
-"""MCP server (Model Context Protocol, official ``mcp`` SDK): the chatbot tools of ``api/tools.py``.
+"""MCP server (Model Context Protocol, official ``mcp`` SDK): the chatbot tools of ``operations.py``.
 
 Two transports: stdio (``insight-search mcp``, for a chat client that spawns the server) and streamable HTTP
-(mounted by the API app at ``/mcp``). Tool inputs are the JSON schemas of the route parameter models; a
-tool's result is the route's JSON, as structured content and as text.
+(mounted by the API app at ``/mcp``). Tool inputs are the JSON schemas of the operations' request models (the
+same the HTTP routes take); a tool's result is the route's JSON, as structured content and as text. Nothing
+here imports the HTTP API, so the stdio server does not load FastAPI.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from insight_search.api.tools import BY_NAME, TOOLS, call_tool
 from insight_search.errors import InsightSearchError
+from insight_search.operations import TOOLS, call_tool
 
 if TYPE_CHECKING:
     from mcp.server import Server
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 
     from insight_search.config import Settings
     from insight_search.embedding import Embedder
-    from insight_search.search import Searcher
+    from insight_search.requests import RequestModels
+    from insight_search.service import Service
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +37,9 @@ INSTRUCTIONS = (
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def build_server(get_searcher: Callable[[], Searcher]) -> Server[Any]:
-    """A low-level MCP server whose tools run ``insight_search.service`` over ``get_searcher()``."""
+def build_server(get_service: Callable[[], Service], models: RequestModels) -> Server[Any]:
+    """A low-level MCP server whose tools run the operations of ``get_service()``; their input schemas are
+    ``models``' (the request models of the service's settings)."""
     import anyio.to_thread
     import mcp.types as types
     from mcp.server import Server, ServerRequestContext
@@ -47,8 +50,8 @@ def build_server(get_searcher: Callable[[], Searcher]) -> Server[Any]:
         types.Tool(
             name=t.name,
             description=t.description,
-            input_schema=t.input_schema(),
-            output_schema=t.output_schema(),
+            input_schema=t.request(models).model_json_schema(),
+            output_schema=t.output.model_json_schema(),
         )
         for t in TOOLS
     ]
@@ -62,7 +65,7 @@ def build_server(get_searcher: Callable[[], Searcher]) -> Server[Any]:
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         try:
-            out = await anyio.to_thread.run_sync(call_tool, get_searcher(), params.name, params.arguments)
+            out = await anyio.to_thread.run_sync(call_tool, get_service(), params.name, params.arguments)
         except InsightSearchError as exc:
             return types.CallToolResult(
                 content=[types.TextContent(type="text", text=str(exc))], is_error=True
@@ -73,9 +76,10 @@ def build_server(get_searcher: Callable[[], Searcher]) -> Server[Any]:
             structured_content=data,
         )
 
+    schemas = {t.name: t.request(models).model_json_schema() for t in TOOLS}
+
     def input_schema(name: str) -> dict[str, Any] | None:
-        tool = BY_NAME.get(name)
-        return None if tool is None else tool.input_schema()
+        return schemas.get(name)
 
     return Server(
         SERVER_NAME,
@@ -114,9 +118,9 @@ async def serve_stdio(settings: Settings, embedder: Embedder | None = None) -> N
     """Load the index, then answer MCP requests on stdin/stdout until the client closes them."""
     from mcp.server.stdio import stdio_server
 
-    from insight_search.search import open_searcher
+    from insight_search.service import Service
 
-    searcher = open_searcher(settings, embedder)
-    server = build_server(lambda: searcher)
+    service = Service.open(settings, embedder)
+    server = build_server(lambda: service, service.requests)
     async with stdio_server() as (read_stream, write_stream):
         await server.run(read_stream, write_stream, server.create_initialization_options())

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from insight_search.models import (
     Chunk,
+    Document,
     Facets,
     FundingRecord,
     FundingResult,
@@ -17,6 +21,7 @@ from insight_search.models import (
     SummarySentence,
     Timeline,
 )
+from insight_search.records import document_to_dict
 
 
 class SourceOut(BaseModel):
@@ -307,3 +312,52 @@ class FundingOut(BaseModel):
             total_records=len(f.records),
             next_cursor=next_cursor,
         )
+
+
+class PassageOut(BaseModel):
+    text: str
+    section: str
+    year: int | None = None
+    status: str | None = None
+    label: str | None = None
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    title: str
+    source: dict[str, Any]
+    country: str | None = None
+    region: str | None = None
+    theme: str | None = Field(None, description="The first of `themes` (kept for older clients)")
+    themes: list[str] = Field(default_factory=list)
+    agencies: list[str]
+    year: int | None = None
+    outcome: str | None = None
+    partners: list[str] = Field(default_factory=list)
+    office: str | None = None
+    metadata: dict[str, Any]
+    passages: list[PassageOut]
+    chunk_ids: list[str]
+
+    @classmethod
+    def of(cls, doc: Document, chunk_ids: Sequence[str]) -> DocumentOut:
+        d = document_to_dict(doc)
+        d.pop("funding", None)
+        return cls(**d, theme=doc.themes[0] if doc.themes else None, chunk_ids=list(chunk_ids))
+
+
+class HealthOut(BaseModel):
+    status: str
+
+
+class ReadyOut(BaseModel):
+    status: str
+    chunks: int
+    documents: int
+    version: str | None = None
+    manifest: dict[str, Any]
+
+
+class ReloadOut(BaseModel):
+    reloaded: bool
+    version: str | None = None

@@ -176,13 +176,15 @@ class Searcher:
         return [self.chunks[i] for d in doc_ids for i in self.columns.rows("doc", d).tolist()]
 
 
-def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searcher:
-    """Load the embedder and the current index for serving, refusing an index built with another model.
-
-    The embedder is wrapped in a :class:`caching.CachingEmbedder` (query and sentence vectors by text) and
-    highlights use :func:`caching.cached_sentence_terms`; both stay valid across index reloads."""
+def open_searcher(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    *,
+    sentence_terms: Callable[[str], SentenceTerms] | None = None,
+) -> Searcher:
+    """Load the embedder and the current index, refusing an index built with another model. (A server
+    gives an embedder that caches by text and cached sentence splits: ``live.LiveSearcher``.)"""
     from insight_search import store
-    from insight_search.caching import CachingEmbedder, cached_sentence_terms
     from insight_search.embedding import make_embedder
 
     if embedder is None:
@@ -192,6 +194,4 @@ def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searc
         # predictably (measured on the gender index at load 6: p50 26 ms with 1 torch thread, 768 ms with 2).
         embedder.limit_threads(settings.query_threads)
     data = store.load(settings.index_dir, expected_model_id=embedder.model_id)
-    if not isinstance(embedder, CachingEmbedder):
-        embedder = CachingEmbedder(embedder)
-    return Searcher(data, embedder, settings, sentence_terms=cached_sentence_terms())
+    return Searcher(data, embedder, settings, sentence_terms=sentence_terms)

@@ -1,21 +1,28 @@
-"""The operations the CLI and the API both expose, from request parameters to response models.
+"""The serving layer: each operation from its request model (``requests.py``) to its response model.
 
-Each function validates its input (raising ``BadInput``), runs the engine, and turns offsets into signed
-cursors, so the two edges hold no logic of their own.
+A :class:`Service` is what the CLI, the HTTP API and the MCP server hold. It reads the searcher of the index
+version being served once per request (a reload in the middle never mixes two versions), signs pagination
+cursors with one secret for its whole life and binds each cursor to the index version it was made on, and
+owns the caches that outlive a reload (query and sentence vectors, sentence splits for highlights).
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+from typing import TYPE_CHECKING, Any, Protocol
 
-from insight_search.cursor import decode_cursor, encode_cursor, request_key
-from insight_search.errors import BadInput, NotFound
-from insight_search.funding import funding
-from insight_search.mentions import mentions
-from insight_search.models import Filters, Query, Timeline
+from pydantic import BaseModel
+
+from insight_search import funding as funding_records
+from insight_search import mentions as mention_scan
+from insight_search import summarize as summaries
+from insight_search.config import Settings
+from insight_search.cursor import cursor_secret, decode_cursor, encode_cursor, request_key
+from insight_search.errors import NotFound
+from insight_search.models import Query, Timeline
+from insight_search.requests import RequestModels, parse, request_models
 from insight_search.schemas import (
     ChunkOut,
+    DocumentOut,
     FacetsOut,
     FundingOut,
     MentionsOut,
@@ -23,143 +30,155 @@ from insight_search.schemas import (
     SummaryOut,
     TimelineOut,
 )
-from insight_search.search import Searcher
-from insight_search.summarize import DEFAULT_EVIDENCE, summarize, timeline, timeline_markdown
 
-MAX_FUNDING_PAGE = 1000
+if TYPE_CHECKING:
+    from insight_search.embedding import Embedder
+    from insight_search.search import Searcher
 
-# Stopgap until the request layer owns the cursor secret: one random secret per process (so it outlives
-# index reloads), unless ``settings.cursor_secret`` is set.
-_SECRET = secrets.token_bytes(32)
+IN_MEMORY_VERSION = "in-memory"
 
 
-def _secret(searcher: Searcher) -> bytes:
-    configured = searcher.settings.cursor_secret
-    return hashlib.sha256(configured.encode()).digest() if configured else _SECRET
+class IndexHandle(Protocol):
+    """Whatever gives the searcher of the index version being served (``live.LiveSearcher``)."""
+
+    @property
+    def searcher(self) -> Searcher: ...
+
+    def stop(self) -> None: ...
 
 
-def _offset(searcher: Searcher, key: str, cursor: str | None) -> int:
-    return 0 if not cursor else decode_cursor(_secret(searcher), key, cursor)
+def version_of(searcher: Searcher) -> str:
+    path = searcher.data.path
+    return path.name if path is not None else IN_MEMORY_VERSION
 
 
-def _next(searcher: Searcher, key: str, offset: int | None) -> str | None:
-    return None if offset is None else encode_cursor(_secret(searcher), key, offset)
+class Service:
+    def __init__(self, settings: Settings, index: IndexHandle) -> None:
+        self.settings = settings
+        self.index = index
+        self.requests: RequestModels = request_models(settings)
+        self._secret = cursor_secret(settings.cursor_secret)
 
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder | None = None, *, watch: bool = False) -> Service:
+        """Load the configured model and the current index (following rebuilds when ``watch``)."""
+        from insight_search.live import LiveSearcher
 
-def search(
-    searcher: Searcher, q: str, *, k: int = 10, filters: Filters | None = None, cursor: str | None = None
-) -> SearchOut:
-    filters = filters or Filters()
-    key = request_key("search", q, k, filters)
-    query = Query(q, k=k, filters=filters, offset=_offset(searcher, key, cursor))
-    result = searcher.search(query)
-    return SearchOut.of(result, next_cursor=_next(searcher, key, result.next_offset))
+        live = LiveSearcher(settings, embedder)
+        if watch and settings.index_reload_seconds > 0:
+            live.start_watching(settings.index_reload_seconds)
+        return cls(settings, live)
 
+    def close(self) -> None:
+        """Stop following the index (the watcher thread of a served index)."""
+        self.index.stop()
 
-def summary(
-    searcher: Searcher,
-    q: str,
-    *,
-    filters: Filters | None = None,
-    max_sentences: int = 5,
-    max_words: int | None = None,
-) -> SummaryOut:
-    query = Query(q, filters=filters or Filters())
-    searcher.validate(query)
-    evidence = [searcher.chunks[i] for i in searcher.matching(query)[:DEFAULT_EVIDENCE]]
-    return SummaryOut.of(
-        summarize(q, evidence, searcher.embedder, max_sentences=max_sentences, max_words=max_words)
-    )
+    def parse(self, operation: str, values: dict[str, Any]) -> Any:
+        """The request of ``operation`` from plain values (CLI options, tool arguments);
+        InvalidRequest if they do not fit."""
+        return parse(self.requests.of(operation), values)
 
+    # ------------------------------------------------------------------ cursors
 
-def _timeline(searcher: Searcher, q: str, filters: Filters | None, sentences_per_year: int) -> Timeline:
-    query = Query(q, filters=filters or Filters())
-    searcher.validate(query)
-    return timeline(
-        q,
-        [searcher.chunks[i] for i in searcher.matching(query)],
-        searcher.embedder,
-        document_chunks=searcher.chunks_of_documents,
-        sentences_per_year=sentences_per_year,
-    )
+    def _offset(self, key: str, version: str, cursor: str | None) -> int:
+        return 0 if not cursor else decode_cursor(self._secret, key, version, cursor)
 
+    def _next(self, key: str, version: str, offset: int | None) -> str | None:
+        return None if offset is None else encode_cursor(self._secret, key, version, offset)
 
-def year_timeline(
-    searcher: Searcher, q: str, *, filters: Filters | None = None, sentences_per_year: int = 3
-) -> TimelineOut:
-    return TimelineOut.of(_timeline(searcher, q, filters, sentences_per_year))
+    # ------------------------------------------------------------------ operations
 
+    def search(self, req: Any) -> SearchOut:
+        searcher = self.index.searcher
+        version = version_of(searcher)
+        filters = req.filters()
+        key = request_key("search", req.q, req.k, filters)
+        query = Query(req.q, k=req.k, filters=filters, offset=self._offset(key, version, req.cursor))
+        result = searcher.search(query)
+        return SearchOut.of(result, next_cursor=self._next(key, version, result.next_offset))
 
-def year_timeline_markdown(
-    searcher: Searcher, q: str, *, filters: Filters | None = None, sentences_per_year: int = 3
-) -> str:
-    return timeline_markdown(_timeline(searcher, q, filters, sentences_per_year))
+    def summarize(self, req: Any) -> SummaryOut:
+        searcher = self.index.searcher
+        rows = searcher.matching(Query(req.q, filters=req.filters()))
+        evidence = [searcher.chunks[i] for i in rows[: summaries.DEFAULT_EVIDENCE]]
+        summary = summaries.summarize(
+            req.q.strip(),
+            evidence,
+            searcher.embedder,
+            max_sentences=req.max_sentences,
+            max_words=req.max_words,
+        )
+        return SummaryOut.of(summary).model_copy(update={"query": req.q})
 
+    def _timeline(self, req: Any) -> Timeline:
+        searcher = self.index.searcher
+        rows = searcher.matching(Query(req.q, filters=req.filters()))
+        timeline = summaries.timeline(
+            req.q.strip(),
+            [searcher.chunks[i] for i in rows],
+            searcher.embedder,
+            document_chunks=searcher.chunks_of_documents,
+            sentences_per_year=req.sentences_per_year,
+        )
+        return Timeline(query=req.q, years=timeline.years)
 
-def term_mentions(
-    searcher: Searcher,
-    term: str,
-    *,
-    filters: Filters | None = None,
-    cursor: str | None = None,
-    limit: int = 20,
-) -> MentionsOut:
-    filters = filters or Filters()
-    key = request_key("mentions", term, filters, limit)
-    allowed = searcher.allowed(filters)
-    result = mentions(
-        term,
-        searcher.chunks,
-        searcher.folded_texts,
-        None if allowed is None else allowed.tolist(),
-        offset=_offset(searcher, key, cursor),
-        limit=limit,
-    )
-    return MentionsOut.of(result, next_cursor=_next(searcher, key, result.next_offset))
+    def timeline(self, req: Any) -> TimelineOut:
+        return TimelineOut.of(self._timeline(req))
 
+    def timeline_markdown(self, req: Any) -> str:
+        return summaries.timeline_markdown(self._timeline(req))
 
-def funding_facts(
-    searcher: Searcher,
-    *,
-    partner: str | None = None,
-    year: int | None = None,
-    country: str | None = None,
-    agency: str | None = None,
-    kind: str | None = None,
-    doc_id: str | None = None,
-    cursor: str | None = None,
-    limit: int = 100,
-) -> FundingOut:
-    if not 1 <= limit <= MAX_FUNDING_PAGE:
-        raise BadInput(f"limit must be between 1 and {MAX_FUNDING_PAGE}, got {limit}")
-    key = request_key("funding", partner, year, country, agency, kind, doc_id, limit)
-    offset = _offset(searcher, key, cursor)
-    result = funding(
-        searcher.data.funding,
-        partner=partner,
-        year=year,
-        country=country,
-        agency=agency,
-        kind=kind,
-        doc_id=doc_id,
-    )
-    nxt = offset + limit if offset + limit < len(result.records) else None
-    return FundingOut.of(result, slice(offset, offset + limit), next_cursor=_next(searcher, key, nxt))
-
-
-def facets(searcher: Searcher, q: str | None = None, *, filters: Filters | None = None) -> FacetsOut:
-    """Counts over the candidates of a query, or over the (filtered) index when there is no query."""
-    filters = filters or Filters()
-    if q is None or not q.strip():
+    def mentions(self, req: Any) -> MentionsOut:
+        searcher = self.index.searcher
+        version = version_of(searcher)
+        filters = req.filters()
+        key = request_key("mentions", req.term, filters, req.limit)
         allowed = searcher.allowed(filters)
-        return FacetsOut.of(searcher.facets(None if allowed is None else allowed.tolist()))
-    query = Query(q, filters=filters)
-    searcher.validate(query)
-    return FacetsOut.of(searcher.facets(searcher.candidates(query).ids))
+        result = mention_scan.mentions(
+            req.term,
+            searcher.chunks,
+            searcher.folded_texts,
+            None if allowed is None else allowed.tolist(),
+            offset=self._offset(key, version, req.cursor),
+            limit=req.limit,
+        )
+        return MentionsOut.of(result, next_cursor=self._next(key, version, result.next_offset))
 
+    def funding(self, req: Any) -> FundingOut:
+        searcher = self.index.searcher
+        version = version_of(searcher)
+        fields = ("partner", "year", "country", "agency", "kind", "doc_id")
+        key = request_key("funding", *(getattr(req, f) for f in fields), req.limit)
+        offset = self._offset(key, version, req.cursor)
+        result = funding_records.funding(searcher.data.funding, **{f: getattr(req, f) for f in fields})
+        end = offset + req.limit
+        nxt = end if end < len(result.records) else None
+        return FundingOut.of(result, slice(offset, end), next_cursor=self._next(key, version, nxt))
 
-def chunk(searcher: Searcher, chunk_id: str) -> ChunkOut:
-    found = searcher.chunk_by_id(chunk_id)
-    if found is None:
-        raise NotFound(f"no chunk with id {chunk_id!r}")
-    return ChunkOut.of(found)
+    def facets(self, req: Any) -> FacetsOut:
+        """Counts over a query's candidates, or over the (filtered) index when there is no query."""
+        searcher = self.index.searcher
+        filters = req.filters()
+        if req.q is None or not req.q.strip():
+            allowed = searcher.allowed(filters)
+            return FacetsOut.of(searcher.facets(allowed))
+        return FacetsOut.of(searcher.facets(searcher.candidates(Query(req.q, filters=filters)).ids))
+
+    def document(self, req: Any) -> DocumentOut:
+        searcher = self.index.searcher
+        doc = searcher.data.documents.get(req.doc_id)
+        if doc is None:
+            raise NotFound(f"no document with id {req.doc_id!r}")
+        chunk_ids = [c.chunk_id for c in searcher.chunks_of_documents({req.doc_id})]
+        return DocumentOut.of(doc, chunk_ids)
+
+    def chunk(self, req: Any) -> ChunkOut:
+        found = self.index.searcher.chunk_by_id(req.chunk_id)
+        if found is None:
+            raise NotFound(f"no chunk with id {req.chunk_id!r}")
+        return ChunkOut.of(found)
+
+    def run(self, operation: str, values: dict[str, Any]) -> BaseModel:
+        """Parse and run one operation by name (the CLI's path)."""
+        result: BaseModel = getattr(self, operation)(self.parse(operation, values))
+        return result

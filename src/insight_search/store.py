@@ -37,10 +37,17 @@ from typing import Any
 import numpy as np
 
 from insight_search.dense import VECTORS_FILE, DenseIndex, VectorWriter
-from insight_search.errors import IndexCorrupt, IndexNotFound, InsightSearchError, ModelMismatch
+from insight_search.errors import IndexBusy, IndexCorrupt, IndexNotFound, ModelMismatch
 from insight_search.lexical import LexicalBuilder, LexicalIndex
 from insight_search.manifest import Manifest
-from insight_search.models import Chunk, Document, FundingRecord, Passage, SourceRef, section_name
+from insight_search.models import Chunk, Document, FundingRecord
+from insight_search.records import (
+    Shared,
+    chunk_from_dict,
+    chunk_to_dict,
+    document_from_dict,
+    document_to_dict,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,137 +69,6 @@ class IndexData:
     dense: DenseIndex
     lexical: LexicalIndex
     path: Path | None = None
-
-
-# ---------------------------------------------------------------- (de)serialisation of value objects
-
-
-def document_to_dict(doc: Document) -> dict[str, Any]:
-    d = asdict(doc)
-    d["funding"] = [asdict(f) for f in doc.funding]
-    d["metadata"] = dict(doc.metadata)
-    return d
-
-
-class _Shared:
-    """One object for equal values while an index loads: the same source, section or metadata key is held
-    once for all the documents, chunks and funding records that repeat it (tens of thousands of times in
-    UN INFO data), not once per JSON line."""
-
-    MAX_CHARS = 80  # longer strings are seldom repeated
-
-    def __init__(self) -> None:
-        self._seen: dict[Any, Any] = {}
-
-    def __call__(self, value: Any, *, any_length: bool = False) -> Any:
-        if value is None or (not any_length and isinstance(value, str) and len(value) > self.MAX_CHARS):
-            return value
-        return self._seen.setdefault(value, value)
-
-    def source(self, d: dict[str, Any]) -> SourceRef:
-        path, kind = self(d["path"], any_length=True), self(d["kind"])
-        return self(SourceRef(path, kind, d.get("row"), d.get("position")))  # type: ignore[no-any-return]
-
-    def mapping(self, d: dict[str, Any]) -> dict[str, Any]:
-        return {self(k): self(v) if isinstance(v, str) else v for k, v in d.items()}
-
-
-def document_from_dict(d: dict[str, Any], shared: _Shared | None = None) -> Document:
-    """A document from its JSON form, also as written before the domain fields were typed (see
-    :func:`_typed_fields`) and with the section names of that time (:func:`models.section_name`)."""
-    same = shared or _Shared()
-    doc_id = d["doc_id"]
-    source = same.source(d["source"])
-    metadata = dict(d.get("metadata") or {})
-    typed = _typed_fields(d, metadata)
-    return Document(
-        doc_id=doc_id,
-        title=d["title"],
-        source=source,
-        passages=tuple(
-            Passage(
-                p["text"],
-                same(section_name(p["section"])),
-                p.get("year"),
-                same(p.get("status")),
-                same(p.get("label")),
-            )
-            for p in d["passages"]
-        ),
-        country=same(d.get("country")),
-        region=same(d.get("region")),
-        agencies=same(tuple(d.get("agencies") or ())),
-        year=d.get("year"),
-        outcome=same(typed["outcome"]),
-        themes=same(tuple(typed["themes"])),
-        partners=same(tuple(typed["partners"])),
-        office=same(typed["office"]),
-        metadata=same.mapping(metadata),
-        funding=tuple(funding_from_dict(f, same, doc_id) for f in d.get("funding") or ()),
-    )
-
-
-_TYPED_DEFAULTS: dict[str, Any] = {"outcome": None, "themes": (), "partners": (), "office": None}
-
-
-def _typed_fields(d: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
-    """outcome, themes, partners and office of a stored document. Indexes written before these were typed
-    hold them in ``metadata`` ("themes", "outcome", "office", "contributing_partners",
-    "implementation_partners") or as a single ``theme``: those move out of ``metadata`` into the fields."""
-    if "themes" in d:
-        return {key: d.get(key) or default for key, default in _TYPED_DEFAULTS.items()}
-    partners = [
-        *(metadata.pop("contributing_partners", None) or ()),
-        *(metadata.pop("implementation_partners", None) or ()),
-    ]
-    return {
-        "outcome": metadata.pop("outcome", None),
-        "themes": metadata.pop("themes", None) or ([d["theme"]] if d.get("theme") else []),
-        "partners": list(dict.fromkeys(partners)),
-        "office": metadata.pop("office", None),
-    }
-
-
-def funding_from_dict(
-    d: dict[str, Any], shared: _Shared | None = None, doc_id: str | None = None
-) -> FundingRecord:
-    same = shared or _Shared()
-    d = {k: same(v) if isinstance(v, str) else v for k, v in d.items()}
-    if doc_id == d["doc_id"]:
-        d["doc_id"] = doc_id
-    d["source"] = same.source(d["source"])
-    d["agencies"] = same(tuple(d.get("agencies") or ()))
-    return FundingRecord(**d)
-
-
-_CHUNK_FIELDS = ("chunk_id", "doc_id", "text", "section", "passage_index", "start", "end", "year", "status")
-
-
-def chunk_to_dict(c: Chunk) -> dict[str, Any]:
-    return {f: getattr(c, f) for f in _CHUNK_FIELDS}
-
-
-def chunk_from_dict(d: dict[str, Any], doc: Document, shared: _Shared | None = None) -> Chunk:
-    same = shared or _Shared()
-    return Chunk(
-        chunk_id=d["chunk_id"],
-        doc_id=doc.doc_id,
-        text=d["text"],
-        title=doc.title,
-        section=same(section_name(d["section"])),
-        source=doc.source,
-        passage_index=d["passage_index"],
-        start=d["start"],
-        end=d["end"],
-        year=d["year"],
-        status=same(d["status"]),
-        country=doc.country,
-        region=doc.region,
-        agencies=doc.agencies,
-        themes=doc.themes,
-        outcome=doc.outcome,
-        metadata=doc.metadata,
-    )
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -222,7 +98,7 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise InsightSearchError(f"another build is running on {index_dir}") from exc
+            raise IndexBusy(f"another build is running on {index_dir}: wait for it to finish") from exc
         try:
             yield
         finally:
@@ -441,7 +317,7 @@ def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
             f" is {expected_model_id!r}: rebuild the index or configure the same model (INSIGHT_SEARCH_MODEL)"
         )
     try:
-        same = _Shared()
+        same = Shared()
         documents = {}
         for d in _read_jsonl(version / "documents.jsonl"):
             documents[d["doc_id"]] = document_from_dict(d, same)

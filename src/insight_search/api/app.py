@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,14 +18,45 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from insight_search import __version__
 from insight_search.api.guard import ApiKeyMiddleware, ApiLimits, BodyLimitMiddleware, RateLimitMiddleware
+from insight_search.api.routes import STATIC, build_router
 from insight_search.config import Settings
 from insight_search.embedding import Embedder
-from insight_search.errors import BadInput, IndexNotFound, InsightSearchError, NotFound
-from insight_search.search import Searcher
+from insight_search.errors import (
+    BadInput,
+    IndexBusy,
+    IndexCorrupt,
+    IndexNotFound,
+    InsightSearchError,
+    InvalidRequest,
+    ModelMismatch,
+    ModelNotAvailable,
+    NotFound,
+    StaleCursor,
+)
+from insight_search.requests import describe_errors, request_models
+from insight_search.service import Service
 
 logger = logging.getLogger(__name__)
-STATIC = Path(__file__).parent / "static"
+
+# Domain errors -> HTTP status, most specific first. Input faults are 4xx; server faults (no index, a corrupt
+# one, another model, a missing model, a build holding the folder) are 503; anything else is a 500.
+HTTP_STATUS: tuple[tuple[type[InsightSearchError], int], ...] = (
+    (InvalidRequest, 422),
+    (StaleCursor, 409),
+    (BadInput, 400),
+    (NotFound, 404),
+    (IndexNotFound, 503),
+    (IndexBusy, 503),
+    (IndexCorrupt, 503),
+    (ModelMismatch, 503),
+    (ModelNotAvailable, 503),
+)
+
+
+def http_status(exc: InsightSearchError) -> int:
+    return next((status for kind, status in HTTP_STATUS if isinstance(exc, kind)), 500)
 
 
 def create_app(
@@ -39,20 +69,17 @@ def create_app(
 
     from insight_search.mcp_server import build_server, http_session_manager
 
-    def current_searcher() -> Searcher:
-        return app.state.live.searcher  # type: ignore[no-any-return]
+    def current_service() -> Service:
+        return app.state.service  # type: ignore[no-any-return]
 
-    mcp_server = build_server(current_searcher)
+    mcp_server = build_server(current_service, request_models(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from insight_search.live import LiveSearcher
-
         # The index is loaded once here; a rebuilt index is swapped in by the watcher (or POST /admin/reload).
-        live = LiveSearcher(settings, embedder)
-        app.state.live = live
-        if settings.index_reload_seconds > 0:
-            live.start_watching(settings.index_reload_seconds)
+        service = Service.open(settings, embedder, watch=True)
+        app.state.service = service
+        app.state.live = service.index
         # A session manager runs once: each start of the app gets a new one.
         sessions = http_session_manager(mcp_server, settings)
         app.state.mcp_endpoint = StreamableHTTPASGIApp(sessions)
@@ -60,14 +87,14 @@ def create_app(
             async with sessions.run():
                 yield
         finally:
-            live.stop()
+            service.close()
 
     async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         await app.state.mcp_endpoint(scope, receive, send)
 
     app = FastAPI(
         title="insight-search",
-        version="0.1.0",
+        version=__version__,
         description=(
             "Semantic search and extractive summaries over UN results reporting. "
             "When the server has an API key, send it as `X-API-Key: KEY` or `Authorization: Bearer KEY` "
@@ -80,25 +107,16 @@ def create_app(
 
     @app.exception_handler(InsightSearchError)
     async def domain_error(request: Request, exc: InsightSearchError) -> JSONResponse:
-        status = 400
-        if isinstance(exc, NotFound):
-            status = 404
-        elif isinstance(exc, IndexNotFound):
-            status = 503
-        elif not isinstance(exc, BadInput):
-            logger.warning("request failed: %s", exc)
+        status = http_status(exc)
+        if status >= 500:
+            logger.warning("request failed (%s): %s", status, exc)
         return JSONResponse(status_code=status, content={"detail": str(exc)})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        messages = [
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}" for e in exc.errors()
-        ]
-        return JSONResponse(status_code=422, content={"detail": "; ".join(messages)})
+        return JSONResponse(status_code=422, content={"detail": describe_errors(exc.errors())})
 
-    from insight_search.api.routes import router
-
-    app.include_router(router)
+    app.include_router(build_router(request_models(settings)))
     app.router.routes.append(
         Route(
             "/mcp",

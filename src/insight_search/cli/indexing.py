@@ -1,0 +1,178 @@
+"""The commands that build, describe and serve an index: index, info, serve, mcp."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from insight_search.cli.app import (
+    IndexDir,
+    JsonFlag,
+    app,
+    console,
+    fail,
+    out,
+    print_json,
+    settings_for,
+)
+from insight_search.config import Settings
+from insight_search.errors import InsightSearchError
+
+
+def run_index(paths: list[Path], settings: Settings, quiet: bool = False):  # type: ignore[no-untyped-def]
+    """Build the index with progress bars; returns the report."""
+    from insight_search.embedding import make_embedder
+    from insight_search.indexer import Progress as BuildProgress
+    from insight_search.indexer import build_index
+
+    embedder = make_embedder(settings)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    ) as bars:
+        reading = bars.add_task("reading files", total=None)
+        embedding = bars.add_task("embedding chunks", total=None)
+        queued = [0]
+
+        def on_embed_start(window: int) -> None:  # once per window: the total grows as files are read
+            queued[0] += window
+            bars.update(embedding, total=queued[0])
+
+        hooks = BuildProgress(
+            on_file=lambda p: bars.advance(reading),
+            on_embed_start=on_embed_start,
+            on_embedded=lambda n: bars.advance(embedding, n),
+        )
+        report = build_index(paths, settings, embedder, progress=hooks)
+        bars.update(reading, total=report.files)
+        return report
+
+
+@app.command()
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to index (formats are detected)")],
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Index PATHS: afterwards the index holds exactly what these paths hold now."""
+    settings = settings_for(index_dir)
+    try:
+        report = run_index(paths, settings, quiet=as_json)
+    except InsightSearchError as exc:
+        raise fail(exc) from None
+    if as_json:
+        from dataclasses import asdict
+
+        print_json(asdict(report))
+    else:
+        out.print(
+            f"Indexed {report.documents} documents, {report.passages} passages, {report.chunks} chunks from "
+            f"{report.files} files into {settings.index_dir} ({report.embedded} embedded, "
+            f"{report.cached} reused "
+            f"from cache) in {report.seconds:.1f} s."
+        )
+        for p in report.problems:
+            out.print(f"[yellow]skipped[/] {p.path}: {p.reason}", highlight=False)
+        if report.failed_files:
+            out.print(f"[red]{report.failed_files} file(s) could not be read.[/]")
+    if report.failed_files:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def info(index_dir: IndexDir = None, as_json: JsonFlag = False) -> None:
+    """What the index holds."""
+    from insight_search import store
+
+    settings = settings_for(index_dir)
+    try:
+        manifest = store.read_manifest(settings.index_dir)
+    except InsightSearchError as exc:
+        raise fail(exc) from None
+    if manifest is None:
+        raise fail(
+            InsightSearchError(f"no index in {settings.index_dir}: run `insight-search index PATH...`")
+        )
+    fields = manifest.to_dict()
+    if as_json:
+        print_json(fields)
+        return
+    table = Table(show_header=False)
+    for key, value in fields.items():
+        table.add_row(
+            key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+        )
+    out.print(table)
+
+
+@app.command()
+def serve(
+    index_dir: IndexDir = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
+    corpus: Annotated[
+        list[Path] | None, typer.Option("--corpus", help="Corpus paths (default: corpus/)")
+    ] = None,
+    no_build: Annotated[
+        bool, typer.Option("--no-build", help="Serve the index as it is; never build or update it first")
+    ] = False,
+) -> None:
+    """Serve the API and the search page; builds the index first if it is missing or older than the corpus."""
+    import uvicorn
+
+    from insight_search.api.app import create_app
+    from insight_search.embedding import make_embedder
+    from insight_search.indexer import index_is_current
+
+    settings = settings_for(index_dir)
+    updates: dict[str, Any] = {}
+    if host:
+        updates["host"] = host
+    if port:
+        updates["port"] = port
+    if corpus:
+        updates["corpus_paths"] = corpus
+    settings = settings.model_copy(update=updates)
+    try:
+        embedder = make_embedder(settings)
+        if not no_build and not index_is_current(
+            settings.index_dir, settings.corpus_paths, embedder.model_id
+        ):
+            console.print(
+                f"Building the index in {settings.index_dir} "
+                f"from {', '.join(map(str, settings.corpus_paths))}"
+            )
+            report = run_index(settings.corpus_paths, settings)
+            console.print(
+                f"Indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s"
+            )
+            for p in report.problems:
+                console.print(f"skipped {p.path}: {p.reason}", highlight=False, markup=False)
+        application = create_app(settings, embedder=embedder)
+    except InsightSearchError as exc:
+        raise fail(exc) from None
+    console.print(f"Serving on http://{settings.host}:{settings.port}/")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def mcp(index_dir: IndexDir = None) -> None:
+    """Serve the chatbot tools (search, summarize, timeline, mentions, funding) over MCP on stdin/stdout."""
+    import anyio
+
+    from insight_search.mcp_server import serve_stdio
+
+    try:
+        anyio.run(serve_stdio, settings_for(index_dir))
+    except InsightSearchError as exc:
+        raise fail(exc) from None

@@ -1,0 +1,190 @@
+"""The query commands: search, summarize, timeline, mentions, funding."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from insight_search.cli.app import (
+    FILTER_HELP,
+    CursorOpt,
+    IndexDir,
+    JsonFlag,
+    app,
+    fail,
+    out,
+    print_json,
+    run_operation,
+    settings_for,
+    with_filters,
+)
+from insight_search.errors import InsightSearchError
+from insight_search.requests import parse, request_models
+
+
+@app.command()
+@with_filters
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in plain words")],
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Number of results (default 10)")] = None,
+    cursor: CursorOpt = None,
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+    filters: dict[str, Any] | None = None,
+) -> None:
+    """Semantic + keyword search over the index."""
+    payload = run_operation("search", index_dir, {"q": query, "k": k, "cursor": cursor, **(filters or {})})
+    if as_json:
+        print_json(payload.model_dump())
+        return
+    out.print(f"[bold]{payload.total}[/] candidate passages for [italic]{query}[/]", highlight=False)
+    for r in payload.results:
+        where = ", ".join(str(x) for x in (r.year, r.country, r.section) if x)
+        loc = r.source.path + (f" row {r.source.row}" if r.source.row else "")
+        out.print(f"\n[bold cyan]{r.rank}.[/] [bold]{r.title}[/]  [dim]({where})[/]", highlight=False)
+        out.print(f"   {r.highlight}", highlight=False, markup=False)
+        out.print(f"   [dim]{loc} · {r.chunk_id} · score {r.score:.4f}[/]", highlight=False)
+    years = ", ".join(f"{y}: {n}" for y, n in payload.facets.years.items())
+    out.print(f"\n[dim]by year: {years}[/]", highlight=False)
+    if payload.next_cursor:
+        out.print(f"[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)
+
+
+def _print_sentences(sentences) -> None:  # type: ignore[no-untyped-def]
+    for n, s in enumerate(sentences, start=1):
+        where = ", ".join(str(x) for x in (s.year, s.country) if x)
+        out.print(f"{n}. {s.text}", highlight=False, markup=False)
+        out.print(
+            f"   [dim]({where}) {s.source.path} · {s.doc_id} · {s.chunk_id} [{s.start}:{s.end}][/]",
+            highlight=False,
+        )
+
+
+@app.command()
+@with_filters
+def summarize(
+    query: Annotated[str, typer.Argument(help="What the summary is about")],
+    max_sentences: Annotated[
+        int | None, typer.Option("--max-sentences", help="Sentences at most (default 5)")
+    ] = None,
+    max_words: Annotated[int | None, typer.Option("--max-words", help="Words at most")] = None,
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+    filters: dict[str, Any] | None = None,
+) -> None:
+    """Extractive summary (verbatim, cited sentences) of what the matching passages say."""
+    values = {"q": query, "max_sentences": max_sentences, "max_words": max_words, **(filters or {})}
+    payload = run_operation("summarize", index_dir, values)
+    if as_json:
+        print_json(payload.model_dump())
+        return
+    _print_sentences(payload.sentences)
+
+
+@app.command()
+@with_filters
+def timeline(
+    query: Annotated[str, typer.Argument(help="What the timeline is about")],
+    fmt: Annotated[str, typer.Option("--format", help="text, json or markdown")] = "text",
+    sentences_per_year: Annotated[
+        int | None, typer.Option("--sentences-per-year", help="Cited sentences per year (default 3)")
+    ] = None,
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+    filters: dict[str, Any] | None = None,
+) -> None:
+    """Year by year: matching passages, the stated status, and a short cited summary."""
+    if fmt not in ("text", "json", "markdown"):
+        raise fail(InsightSearchError(f"--format must be text, json or markdown, got {fmt!r}"))
+    values = {"q": query, "sentences_per_year": sentences_per_year, **(filters or {})}
+    operation = "timeline_markdown" if fmt == "markdown" else "timeline"
+    settings = settings_for(index_dir)
+    try:
+        from insight_search.service import Service
+
+        request = parse(request_models(settings).timeline, {k: v for k, v in values.items() if v is not None})
+        payload = getattr(Service.open(settings), operation)(request)
+    except InsightSearchError as exc:
+        raise fail(exc) from None
+    if fmt == "markdown":
+        sys.stdout.write(payload)
+        return
+    if as_json or fmt == "json":
+        print_json(payload.model_dump())
+        return
+    for y in payload.years:
+        status = f" — status: {y.status}" if y.status else ""
+        out.print(f"\n[bold]{y.year}[/] ({y.count} passages){status}", highlight=False)
+        _print_sentences(y.sentences)
+
+
+@app.command()
+@with_filters
+def mentions(
+    term: Annotated[str, typer.Argument(help="Name or phrase (accent- and case-insensitive)")],
+    cursor: CursorOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Passages per page (default 20)")] = None,
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+    filters: dict[str, Any] | None = None,
+) -> None:
+    """Every passage that mentions TERM (complete, not top-k), counted by year, country and document."""
+    payload = run_operation(
+        "mentions", index_dir, {"term": term, "cursor": cursor, "limit": limit, **(filters or {})}
+    )
+    if as_json:
+        print_json(payload.model_dump())
+        return
+    years = ", ".join(f"{y.year}: {y.count}" for y in payload.years)
+    out.print(f"[bold]{payload.total}[/] passages mention [italic]{term}[/] ({years})", highlight=False)
+    for p in payload.passages:
+        s, e = p.spans[0] if p.spans else (0, 0)
+        lo = max(0, s - 80)
+        snippet = p.text[lo:s] + "«" + p.text[s:e] + "»" + p.text[e : e + 80]
+        out.print(f"- ({p.year}, {p.country}) {p.doc_id}: …{snippet}…", highlight=False, markup=False)
+    if payload.next_cursor:
+        out.print(f"[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)
+
+
+@app.command()
+def funding(
+    partner: Annotated[str | None, typer.Option("--partner", help="Partner name (part of it)")] = None,
+    year: Annotated[int | None, typer.Option("--year", help=FILTER_HELP["year"])] = None,
+    country: Annotated[str | None, typer.Option("--country", help=FILTER_HELP["country"])] = None,
+    agency: Annotated[str | None, typer.Option("--agency", help=FILTER_HELP["agency"])] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="contribution, required, available, expenditure")
+    ] = None,
+    doc_id: Annotated[str | None, typer.Option("--doc-id", help="Only this document")] = None,
+    cursor: CursorOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Records per page (default 100)")] = None,
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Funding and resource records (amounts in USD) with totals per year and per partner."""
+    values = {
+        "partner": partner,
+        "year": year,
+        "country": country,
+        "agency": agency,
+        "kind": kind,
+        "doc_id": doc_id,
+        "cursor": cursor,
+        "limit": limit,
+    }
+    payload = run_operation("funding", index_dir, values)
+    if as_json:
+        print_json(payload.model_dump())
+        return
+    table = Table("partner / agency", "year", "kind", "total (USD)", "source")
+    for r in payload.records:
+        who = r.partner or ", ".join(r.agencies) or ""
+        table.add_row(
+            who, str(r.year or ""), r.kind, f"{r.total:,.0f}" if r.total is not None else "", r.doc_id
+        )
+    out.print(table)
+    for y, kinds in payload.totals.by_year.items():
+        out.print(f"{y}: " + ", ".join(f"{k} {v:,.0f}" for k, v in kinds.items()), highlight=False)

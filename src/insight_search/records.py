@@ -1,0 +1,139 @@
+"""The JSON form of the value objects an index version stores: documents (with their passages and funding
+records) in ``documents.jsonl`` and chunks in ``chunks.jsonl``. Reading accepts the lines of indexes written
+before the typed fields existed (a single ``theme``, themes/outcome/partners/office in ``metadata``, the old
+section names), so an older index still loads."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from insight_search.models import Chunk, Document, FundingRecord, Passage, SourceRef, section_name
+
+
+def document_to_dict(doc: Document) -> dict[str, Any]:
+    d = asdict(doc)
+    d["funding"] = [asdict(f) for f in doc.funding]
+    d["metadata"] = dict(doc.metadata)
+    return d
+
+
+class Shared:
+    """One object for equal values while an index loads: the same source, section or metadata key is held
+    once for all the documents, chunks and funding records that repeat it (tens of thousands of times in
+    UN INFO data), not once per JSON line."""
+
+    MAX_CHARS = 80  # longer strings are seldom repeated
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, Any] = {}
+
+    def __call__(self, value: Any, *, any_length: bool = False) -> Any:
+        if value is None or (not any_length and isinstance(value, str) and len(value) > self.MAX_CHARS):
+            return value
+        return self._seen.setdefault(value, value)
+
+    def source(self, d: dict[str, Any]) -> SourceRef:
+        path, kind = self(d["path"], any_length=True), self(d["kind"])
+        return self(SourceRef(path, kind, d.get("row"), d.get("position")))  # type: ignore[no-any-return]
+
+    def mapping(self, d: dict[str, Any]) -> dict[str, Any]:
+        return {self(k): self(v) if isinstance(v, str) else v for k, v in d.items()}
+
+
+def document_from_dict(d: dict[str, Any], shared: Shared | None = None) -> Document:
+    """A document from its JSON form, also as written before the domain fields were typed (see
+    :func:`_typed_fields`) and with the section names of that time (:func:`models.section_name`)."""
+    same = shared or Shared()
+    doc_id = d["doc_id"]
+    source = same.source(d["source"])
+    metadata = dict(d.get("metadata") or {})
+    typed = _typed_fields(d, metadata)
+    return Document(
+        doc_id=doc_id,
+        title=d["title"],
+        source=source,
+        passages=tuple(
+            Passage(
+                p["text"],
+                same(section_name(p["section"])),
+                p.get("year"),
+                same(p.get("status")),
+                same(p.get("label")),
+            )
+            for p in d["passages"]
+        ),
+        country=same(d.get("country")),
+        region=same(d.get("region")),
+        agencies=same(tuple(d.get("agencies") or ())),
+        year=d.get("year"),
+        outcome=same(typed["outcome"]),
+        themes=same(tuple(typed["themes"])),
+        partners=same(tuple(typed["partners"])),
+        office=same(typed["office"]),
+        metadata=same.mapping(metadata),
+        funding=tuple(funding_from_dict(f, same, doc_id) for f in d.get("funding") or ()),
+    )
+
+
+_TYPED_DEFAULTS: dict[str, Any] = {"outcome": None, "themes": (), "partners": (), "office": None}
+
+
+def _typed_fields(d: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
+    """outcome, themes, partners and office of a stored document. Indexes written before these were typed
+    hold them in ``metadata`` ("themes", "outcome", "office", "contributing_partners",
+    "implementation_partners") or as a single ``theme``: those move out of ``metadata`` into the fields."""
+    if "themes" in d:
+        return {key: d.get(key) or default for key, default in _TYPED_DEFAULTS.items()}
+    partners = [
+        *(metadata.pop("contributing_partners", None) or ()),
+        *(metadata.pop("implementation_partners", None) or ()),
+    ]
+    return {
+        "outcome": metadata.pop("outcome", None),
+        "themes": metadata.pop("themes", None) or ([d["theme"]] if d.get("theme") else []),
+        "partners": list(dict.fromkeys(partners)),
+        "office": metadata.pop("office", None),
+    }
+
+
+def funding_from_dict(
+    d: dict[str, Any], shared: Shared | None = None, doc_id: str | None = None
+) -> FundingRecord:
+    same = shared or Shared()
+    d = {k: same(v) if isinstance(v, str) else v for k, v in d.items()}
+    if doc_id == d["doc_id"]:
+        d["doc_id"] = doc_id
+    d["source"] = same.source(d["source"])
+    d["agencies"] = same(tuple(d.get("agencies") or ()))
+    return FundingRecord(**d)
+
+
+_CHUNK_FIELDS = ("chunk_id", "doc_id", "text", "section", "passage_index", "start", "end", "year", "status")
+
+
+def chunk_to_dict(c: Chunk) -> dict[str, Any]:
+    return {f: getattr(c, f) for f in _CHUNK_FIELDS}
+
+
+def chunk_from_dict(d: dict[str, Any], doc: Document, shared: Shared | None = None) -> Chunk:
+    same = shared or Shared()
+    return Chunk(
+        chunk_id=d["chunk_id"],
+        doc_id=doc.doc_id,
+        text=d["text"],
+        title=doc.title,
+        section=same(section_name(d["section"])),
+        source=doc.source,
+        passage_index=d["passage_index"],
+        start=d["start"],
+        end=d["end"],
+        year=d["year"],
+        status=same(d["status"]),
+        country=doc.country,
+        region=doc.region,
+        agencies=doc.agencies,
+        themes=doc.themes,
+        outcome=doc.outcome,
+        metadata=doc.metadata,
+    )
