@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from insight_search.config import Settings
 from insight_search.errors import BadInput
 from insight_search.funding import funding
 from insight_search.models import FundingRecord, SourceRef
+from insight_search.requests import parse, request_models
 from insight_search.text import same_name
 
 SOURCE = SourceRef(path="x", kind="uninfo-xlsx")
@@ -54,5 +56,6 @@ def test_totals_and_bad_input() -> None:
     assert dict(out.totals_by_kind) == {"contribution": 50.0}
     assert dict(out.totals_by_year) == {"2023": {"contribution": 50.0}}
     assert list(out.totals_by_partner) == ["European Union", "Government of Spain"]  # largest first
-    with pytest.raises(BadInput, match="kind must be one of"):
-        funding(RECORDS, kind="gift")
+    # A kind outside the list is refused by the funding request (requests.py), before the engine runs.
+    with pytest.raises(BadInput, match="kind: Input should be 'contribution'"):
+        parse(request_models(Settings()).funding, {"kind": "gift"})

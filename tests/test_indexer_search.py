@@ -15,7 +15,7 @@ from insight_search.indexer import build_index, index_is_current
 from insight_search.models import Filters, Query
 from insight_search.search import Searcher, open_searcher
 
-from .conftest import SEED, FakeEmbedder
+from .conftest import SEED, FakeEmbedder, service_for
 
 
 def _jsonl(path: Path, rows: list[dict]) -> None:
@@ -96,18 +96,19 @@ def test_monterrey_ranks_the_2023_and_2024_notes_first(corpus, settings, fake_em
 
 
 def test_bad_queries_are_refused(corpus, settings, fake_embedder):
+    """Refused by the request layer, the one place a request is validated (the engine trusts its input)."""
     build_index([corpus], settings, fake_embedder)
-    s = _searcher(settings, fake_embedder)
+    service = service_for(_searcher(settings, fake_embedder))
     for bad in (
-        Query("   "),
-        Query("x" * 5000),
-        Query("care", k=0),
-        Query("care", k=1000),
-        Query("care", filters=Filters(year=99999)),
-        Query("care", filters=Filters(year_from=2024, year_to=2020)),
+        {"q": "   "},
+        {"q": "x" * 5000},
+        {"q": "care", "k": 0},
+        {"q": "care", "k": 1000},
+        {"q": "care", "year": 99999},
+        {"q": "care", "year_from": 2024, "year_to": 2020},
     ):
         with pytest.raises(BadInput):
-            s.search(bad)
+            service.run("search", bad)
 
 
 def test_reindex_embeds_only_changes_and_follows_removals(corpus, settings, fake_embedder):

@@ -43,25 +43,28 @@ def _text(n: int) -> str:
     return "c" * n
 
 
+# Each limit is above the engine's old hard-coded one (k 100, query 1,000 characters, 50 sentences, 5,000
+# words, 20 a year, 200 mentions, 1,000 funding records, 200-character names, 300-character ids), so a copy
+# of a limit left anywhere refuses the accepted case.
 BOUNDS = (
-    Bound("max_k", 7, "search", "k", "--k", int, {"q": QUERY}),
-    Bound("max_query_chars", 30, "search", "q", "", _text, {}),
-    Bound("max_summary_sentences", 6, "summarize", "max_sentences", "--max-sentences", int, {"q": QUERY}),
-    Bound("max_summary_words", 40, "summarize", "max_words", "--max-words", int, {"q": QUERY}),
+    Bound("max_k", 150, "search", "k", "--k", int, {"q": QUERY}),
+    Bound("max_query_chars", 1200, "search", "q", "", _text, {}),
+    Bound("max_summary_sentences", 60, "summarize", "max_sentences", "--max-sentences", int, {"q": QUERY}),
+    Bound("max_summary_words", 6000, "summarize", "max_words", "--max-words", int, {"q": QUERY}),
     Bound(
         "max_sentences_per_year",
-        4,
+        25,
         "timeline",
         "sentences_per_year",
         "--sentences-per-year",
         int,
         {"q": QUERY},
     ),
-    Bound("max_mentions_page", 9, "mentions", "limit", "--limit", int, {"term": "Monterrey"}),
-    Bound("max_funding_page", 11, "funding", "limit", "--limit", int, {}),
-    Bound("max_name_chars", 12, "search", "country", "--country", _text, {"q": QUERY}),
-    Bound("max_name_chars", 12, "mentions", "term", "", _text, {}),
-    Bound("max_id_chars", 20, "funding", "doc_id", "--doc-id", _text, {}),
+    Bound("max_mentions_page", 250, "mentions", "limit", "--limit", int, {"term": "Monterrey"}),
+    Bound("max_funding_page", 1100, "funding", "limit", "--limit", int, {}),
+    Bound("max_name_chars", 250, "search", "country", "--country", _text, {"q": QUERY}),
+    Bound("max_name_chars", 250, "mentions", "term", "", _text, {}),
+    Bound("max_id_chars", 350, "funding", "doc_id", "--doc-id", _text, {}),
 )
 IDS = [f"{b.setting}-{b.operation}-{b.field}" for b in BOUNDS]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from insight_search.errors import BadInput
 from insight_search.models import FundingRecord, FundingResult
 from insight_search.text import name_key, same_name
 
@@ -32,10 +31,6 @@ def funding(
     kind: str | None = None,
     doc_id: str | None = None,
 ) -> FundingResult:
-    if kind is not None and kind not in KINDS:
-        raise BadInput(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if year is not None and not 1900 <= year <= 2100:
-        raise BadInput(f"year must be between 1900 and 2100, got {year}")
     selected = [
         r
         for r in records

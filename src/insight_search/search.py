@@ -15,7 +15,6 @@ import numpy as np
 
 from insight_search.config import Settings
 from insight_search.embedding import Embedder
-from insight_search.errors import BadInput
 from insight_search.facets import FacetTable
 from insight_search.filtering import FilterColumns, allowed_rows
 from insight_search.highlight import SentenceTerms, highlight
@@ -68,26 +67,6 @@ class Searcher:
 
     # ------------------------------------------------------------------ validation and filters
 
-    def validate(self, query: Query) -> None:
-        text = query.text.strip()
-        if not text:
-            raise BadInput("the query is empty")
-        if len(text) > self.settings.max_query_chars:
-            raise BadInput(
-                f"the query is {len(text)} characters long; the limit is {self.settings.max_query_chars}"
-            )
-        if not 1 <= query.k <= self.settings.max_k:
-            raise BadInput(f"k must be between 1 and {self.settings.max_k}, got {query.k}")
-        if query.offset < 0:
-            raise BadInput("offset must not be negative")
-        f = query.filters
-        for name in ("year", "year_from", "year_to"):
-            value = getattr(f, name)
-            if value is not None and not 1900 <= value <= 2100:
-                raise BadInput(f"{name} must be a year between 1900 and 2100, got {value}")
-        if f.year_from is not None and f.year_to is not None and f.year_from > f.year_to:
-            raise BadInput(f"year_from ({f.year_from}) is after year_to ({f.year_to})")
-
     def allowed(self, filters: Filters) -> np.ndarray | None:
         """Rows of the chunks that pass ``filters``; None when nothing is filtered."""
         return allowed_rows(self.columns, filters)
@@ -99,8 +78,6 @@ class Searcher:
 
     def search_many(self, queries: Sequence[Query]) -> list[SearchResult]:
         """Each query's page of hits; the query texts are embedded in one batch."""
-        for q in queries:
-            self.validate(q)
         if not queries:
             return []
         vectors = self.embedder.embed_batch([q.text.strip() for q in queries])

@@ -14,13 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from insight_search.embedding import Embedder
-from insight_search.errors import BadInput
 from insight_search.models import Chunk, Citation, Summary, SummarySentence, Timeline, TimelineYear
 from insight_search.sentence_ranking import select_sentences
 from insight_search.text import sentence_spans, word_count
 
 MIN_SENTENCE_WORDS = 4
-MAX_SENTENCES = 50
 DEFAULT_EVIDENCE = 20  # best-ranked matching passages a summary draws from
 
 
@@ -105,13 +103,6 @@ def summarize_chunks(
     return tuple(sorted(out, key=order_key))
 
 
-def _check_budget(max_sentences: int, max_words: int | None) -> None:
-    if not 1 <= max_sentences <= MAX_SENTENCES:
-        raise BadInput(f"max_sentences must be between 1 and {MAX_SENTENCES}, got {max_sentences}")
-    if max_words is not None and max_words < 1:
-        raise BadInput(f"max_words must be positive, got {max_words}")
-
-
 def summarize(
     query_text: str,
     evidence: Sequence[Chunk],
@@ -124,7 +115,6 @@ def summarize(
 
     ``evidence``: the best matching passages, best first, already cut to the depth the caller wants
     (:data:`DEFAULT_EVIDENCE` by default)."""
-    _check_budget(max_sentences, max_words)
     sentences = summarize_chunks(
         query_text.strip(), evidence, embedder, max_sentences=max_sentences, max_words=max_words
     )
@@ -158,7 +148,6 @@ def timeline(
 
     ``matches``: every passage that matches the query, best first; ``document_chunks``: every chunk of
     some documents, by document id (where a year's status is looked up when its matches state none)."""
-    _check_budget(sentences_per_year, None)
     by_year: dict[int, list[Chunk]] = defaultdict(list)
     for chunk in matches:
         if chunk.year is not None:
