@@ -189,3 +189,36 @@ def test_a_running_server_keeps_its_version_when_the_new_one_is_damaged(
         assert live.reload_if_changed() is False
     assert live.version == serving
     assert any("checksum mismatch" in r.getMessage() and serving in r.getMessage() for r in caplog.records)
+
+
+def _same_size_damages(data: bytes) -> list[bytes]:
+    """Ways a disk or a stray write changes a file without changing its size."""
+    n = len(data)
+    mid = n // 2
+    out = [
+        data[:mid] + bytes([data[mid] ^ 0x01]) + data[mid + 1 :],  # one bit
+        data[:-1] + bytes([data[-1] ^ 0x80]),  # the last byte
+        bytes(min(n, 4096)) + data[4096:],  # the first block zeroed
+        data[: n - min(n, 512)] + b"\xff" * min(n, 512),  # the tail overwritten
+    ]
+    if n >= 128:  # two blocks swapped (rows of a matrix, lines of equal length)
+        a, b = data[:64], data[n - 64 :]
+        out.append(b + data[64 : n - 64] + a)
+    return [d for d in out if d != data]
+
+
+def test_every_same_size_damage_of_every_file_is_refused(built: tuple[Settings, Path]) -> None:
+    settings, version = built
+    files = sorted(p for p in version.rglob("*") if p.is_file() and p.name != "manifest.json")
+    tried = 0
+    for path in files:
+        original = path.read_bytes()
+        for damaged in _same_size_damages(original):
+            path.write_bytes(damaged)
+            with pytest.raises(IndexCorrupt, match="checksum mismatch") as caught:
+                store.load(settings.index_dir)
+            assert str(caught.value).startswith(str(path)), path
+            tried += 1
+        path.write_bytes(original)
+    assert len(files) >= 8 and tried >= 5 * len(files) - 2  # docs/reliability.md gives the count
+    store.load(settings.index_dir)  # restored: loads again
