@@ -32,6 +32,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "insight_search.embedding_static",
         "insight_search.model_config",
         "insight_search.records",
+        "insight_search.checksums",
+        "insight_search.version_writer",
         "insight_search.dense",
         "insight_search.lexical",
         "insight_search.fusion",

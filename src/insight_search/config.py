@@ -75,3 +75,10 @@ class Settings(BaseSettings):
     cursor_secret: str | None = None  # signs pagination cursors; random per process when unset
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"  # the CLI's -v / -vv raise it
     cors_origins: list[str] = Field(default_factory=list)
+    # Behind a proxy (README, access control). Addresses or networks of proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed (none by default: the client is the connecting address).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Host header names served besides the bound host and localhost ("*.example.org": subdomains; "*": any)
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # How source file paths show in responses: as indexed, or relative to the indexed folders (paths.py)
+    paths: Literal["absolute", "relative"] = "absolute"

@@ -5,8 +5,8 @@ disappear. Unchanged text is not embedded again (the embedding cache is keyed by
 
 The build streams: readers yield documents one at a time, each new document's chunks join a window of
 ``settings.index_window`` chunks, and a full window is embedded (each distinct text once, longest first)
-and appended to the version being written (:class:`store.VersionWriter`). Memory therefore depends on the
-window, not on the corpus; only the final BM25 matrix (and the HNSW graph of a very large index) grows
+and appended to the version being written (:class:`version_writer.VersionWriter`). Memory therefore
+depends on the window, not on the corpus; only the final BM25 matrix (and the HNSW graph of a very large index) grows
 with it.
 """
 
@@ -29,6 +29,7 @@ from insight_search.errors import InsightSearchError, UnreadableFile
 from insight_search.manifest import Counts, Manifest
 from insight_search.models import Chunk, Document
 from insight_search.sources.registry import iter_corpus_files, read_file
+from insight_search.version_writer import VersionWriter
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ class _Pipeline:
 
     def __init__(
         self,
-        writer: store.VersionWriter,
+        writer: VersionWriter,
         embedder: Embedder,
         cache: EmbeddingCache,
         settings: Settings,
@@ -228,7 +229,7 @@ def build_index(
     index_dir = settings.index_dir
     with store.build_lock(index_dir):
         store.clean_leftovers(index_dir)
-        writer = store.VersionWriter(
+        writer = VersionWriter(
             index_dir, embedder.dimension, flat_max=settings.flat_index_max, merge=_merge_duplicate
         )
         cache = EmbeddingCache(index_dir / CACHE_FILE)

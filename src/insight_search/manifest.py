@@ -95,6 +95,7 @@ _ORDER = (
     "dense_index",
     "dense_storage",
     "format_version",
+    "checksums",
 )
 
 
@@ -117,6 +118,7 @@ class Manifest:
     built_at: str | None = None  # ISO 8601, UTC
     dense_index: str | None = None  # "flat" or "hnsw"
     dense_storage: str | None = None  # "float32" or "float16"
+    checksums: Mapping[str, str] | None = None  # file of the version (relative path) -> its checksum
     extra: Mapping[str, Any] = field(default_factory=_no_extra)
 
     @classmethod
@@ -136,6 +138,14 @@ class Manifest:
         if d.get("corpus_paths") is not None:
             paths = _typed(where, "corpus_paths", d["corpus_paths"], list)
             values["corpus_paths"] = tuple(_typed(where, "corpus_paths[]", p, str) for p in paths)
+        if d.get("checksums") is not None:
+            sums = _typed(where, "checksums", d["checksums"], dict)
+            values["checksums"] = MappingProxyType(
+                {
+                    _typed(where, "checksums key", k, str): _typed(where, f"checksums[{k}]", v, str)
+                    for k, v in sums.items()
+                }
+            )
         values["extra"] = MappingProxyType({k: v for k, v in d.items() if k not in _ORDER})
         return cls(**values)
 
@@ -150,6 +160,8 @@ class Manifest:
                 value = value.to_dict()
             elif isinstance(value, tuple):
                 value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
             out[key] = value
         out.update(self.extra)
         return out

@@ -12,7 +12,12 @@ crash at any moment leaves the previous version whole; leftovers are removed by 
 * ``documents.jsonl``: documents with their passages and metadata
 * ``funding.jsonl``: funding and resource records
 
-:class:`VersionWriter` writes a version as the corpus streams in: documents are staged in a SQLite file by id
+The manifest records a checksum of every other file of its version (``checksums``: relative path ->
+``crc32:<hex>``); :func:`load` verifies them before it reads anything, so a same-size damage (a flipped
+byte, zeroed or swapped vector rows) is refused naming the file instead of giving wrong answers. A version
+written before checksums existed has none and loads unchecked.
+
+:class:`version_writer.VersionWriter` writes a version as the corpus streams in: documents are staged in a SQLite file by id
 (so repeats merge without keeping them in memory); chunks, vectors and BM25 (term, frequency) pairs are
 appended to files. Only the BM25 vocabulary and, at the end, the BM25 matrix (and the HNSW graph above
 ``flat_max`` chunks) are held in memory: what the server needs in memory to answer anyway.
@@ -27,18 +32,16 @@ import logging
 import os
 import secrets
 import shutil
-import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from insight_search.dense import VECTORS_FILE, DenseIndex, VectorWriter
+from insight_search.checksums import file_checksums, verify_checksums
+from insight_search.dense import DenseIndex
 from insight_search.errors import IndexBusy, IndexCorrupt, IndexNotFound, ModelMismatch
-from insight_search.lexical import LexicalBuilder, LexicalIndex
+from insight_search.lexical import LexicalIndex
 from insight_search.manifest import Manifest
 from insight_search.models import Chunk, Document, FundingRecord
 from insight_search.records import (
@@ -56,6 +59,7 @@ READABLE_FORMATS = (1, 2)  # 1: every dense index in dense.faiss
 CURRENT = "CURRENT"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
+MANIFEST = "manifest.json"
 
 
 @dataclass
@@ -122,6 +126,11 @@ def read_manifest(index_dir: Path) -> Manifest | None:
     version = current_version(index_dir)
     if version is None:
         return None
+    return read_version_manifest(version)
+
+
+def read_version_manifest(version: Path) -> Manifest:
+    """The manifest of one version folder (current or not)."""
     path = version / "manifest.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -148,24 +157,27 @@ def clean_leftovers(index_dir: Path, keep: int = 2) -> None:
     for entry in index_dir.iterdir():
         if entry.name.startswith(TMP_PREFIX) or entry.name == CURRENT + ".tmp":
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
-    versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name, reverse=True)
-    for old in versions[keep:]:
+    newest_first = versions(index_dir)
+    for old in newest_first[keep:]:
         if old != live:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _new_version(index_dir: Path) -> tuple[str, Path]:
+def new_version(index_dir: Path) -> tuple[str, Path]:
     """A fresh version name and its temporary folder (removed by ``clean_leftovers`` if the build dies)."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    name = f"v-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(4)}"
+    # The name sorts by build time, to the microsecond (two builds in one second are still ordered).
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now % 1 * 1e6):06d}"
+    name = f"v-{stamp}-{secrets.token_hex(4)}"
     tmp = index_dir / f"{TMP_PREFIX}{name}"
     tmp.mkdir()
     return name, tmp
 
 
-def _publish(index_dir: Path, name: str, tmp: Path, manifest: Manifest) -> Path:
+def publish(index_dir: Path, name: str, tmp: Path, manifest: Manifest) -> Path:
     """Write the manifest, make every file durable, rename the folder into place and point CURRENT at it."""
-    manifest = replace(manifest, format_version=FORMAT_VERSION)
+    manifest = replace(manifest, format_version=FORMAT_VERSION, checksums=file_checksums(tmp))
     (tmp / "manifest.json").write_text(
         json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"
     )
@@ -189,121 +201,34 @@ def _publish(index_dir: Path, name: str, tmp: Path, manifest: Manifest) -> Path:
 
 def save(index_dir: Path, data: IndexData) -> Path:
     """Write ``data`` (already in memory) as a new version and make it current atomically."""
-    name, tmp = _new_version(index_dir)
+    name, tmp = new_version(index_dir)
     logger.info("writing index version %s", name)
     data.dense.save(tmp)
     data.lexical.save(tmp / "lexical")
     _write_jsonl(tmp / "chunks.jsonl", (chunk_to_dict(c) for c in data.chunks))
     _write_jsonl(tmp / "documents.jsonl", (document_to_dict(d) for d in data.documents.values()))
     _write_jsonl(tmp / "funding.jsonl", (asdict(f) for f in data.funding))
-    return _publish(index_dir, name, tmp, data.manifest)
+    return publish(index_dir, name, tmp, data.manifest)
 
 
-class VersionWriter:
-    """Writes one index version as documents and chunks arrive, holding none of them in memory.
+def load(
+    index_dir: Path,
+    *,
+    expected_model_id: str | None = None,
+    version: Path | None = None,
+    fallback: bool = False,
+) -> IndexData:
+    """Load the current version (or ``version``, a version folder of ``index_dir``). Refuses an index built
+    with another model than ``expected_model_id``, and a damaged one (a file that fails its checksum).
 
-    ``add_document`` stages a document (a repeated id is merged into the first with ``merge`` and gives no
-    new chunks); ``add_chunks`` appends chunks in index order with their vectors and the text BM25 indexes;
-    ``commit`` finishes the indexes and makes the version current; ``abort`` removes it. Use only while
-    holding :func:`build_lock`."""
-
-    def __init__(
-        self,
-        index_dir: Path,
-        dimension: int,
-        *,
-        flat_max: int,
-        merge: Callable[[Document, Document], Document],
-    ) -> None:
-        self.index_dir, self.dimension, self.flat_max, self.merge = index_dir, dimension, flat_max, merge
-        self.name, self.tmp = _new_version(index_dir)
-        self.documents = self.passages = self.funding_records = self.chunks = 0
-        self._staging = sqlite3.connect(self.tmp / ".documents.sqlite", isolation_level=None)
-        self._staging.execute("PRAGMA journal_mode=OFF")
-        self._staging.execute("PRAGMA synchronous=OFF")
-        self._staging.execute("CREATE TABLE docs (seq INTEGER PRIMARY KEY, doc_id TEXT UNIQUE, body TEXT)")
-        self._staging.execute("BEGIN")
-        self._chunks = (self.tmp / "chunks.jsonl").open("w", encoding="utf-8")
-        self._vectors = VectorWriter(self.tmp / VECTORS_FILE, dimension)
-        self._lexical = LexicalBuilder(self.tmp / ".bm25-pairs.i32")
-
-    def add_document(self, doc: Document) -> bool:
-        """Stage ``doc``; False when its id was seen before (merged, no new chunks)."""
-        row = self._staging.execute("SELECT body FROM docs WHERE doc_id = ?", (doc.doc_id,)).fetchone()
-        if row is not None:
-            merged = self.merge(document_from_dict(json.loads(row[0])), doc)
-            body = json.dumps(document_to_dict(merged), ensure_ascii=False)
-            self._staging.execute("UPDATE docs SET body = ? WHERE doc_id = ?", (body, doc.doc_id))
-            return False
-        body = json.dumps(document_to_dict(doc), ensure_ascii=False)
-        self._staging.execute("INSERT INTO docs (doc_id, body) VALUES (?, ?)", (doc.doc_id, body))
-        self.documents += 1
-        self.passages += len(doc.passages)
-        self.funding_records += len(doc.funding)
-        return True
-
-    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray, lexical_texts: Sequence[str]) -> None:
-        if not (len(chunks) == len(vectors) == len(lexical_texts)):
-            raise ValueError("add_chunks needs one vector and one text per chunk")
-        for chunk in chunks:
-            self._chunks.write(json.dumps(chunk_to_dict(chunk), ensure_ascii=False))
-            self._chunks.write("\n")
-        self._vectors.write(vectors)
-        for text in lexical_texts:
-            self._lexical.add(text)
-        self.chunks += len(chunks)
-
-    def commit(self, manifest: Manifest) -> Path:
-        """Finish the dense and BM25 indexes, write documents and funding, publish. Returns the version."""
-        logger.info("writing index version %s", self.name)
-        self._chunks.close()
-        self._vectors.close()
-        if self.chunks > self.flat_max:  # HNSW, built from the vector file block by block
-            vectors = self.tmp / VECTORS_FILE
-            dense = DenseIndex.from_vector_file(vectors, self.dimension, flat_max=self.flat_max)
-            dense.save(self.tmp)
-            vectors.unlink()
-            kind, storage = dense.kind, dense.storage
-            del dense
-        else:  # the vector file already is the exact index
-            kind, storage = "flat", "float32"
-        self._lexical.finish().save(self.tmp / "lexical")
-        self._staging.execute("COMMIT")
-        with (
-            (self.tmp / "documents.jsonl").open("w", encoding="utf-8") as docs,
-            (self.tmp / "funding.jsonl").open("w", encoding="utf-8") as funding,
-        ):
-            for (body,) in self._staging.execute("SELECT body FROM docs ORDER BY seq"):
-                docs.write(body + "\n")
-                for record in json.loads(body).get("funding") or ():
-                    funding.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._staging.close()
-        (self.tmp / ".documents.sqlite").unlink()
-        return _publish(
-            self.index_dir, self.name, self.tmp, replace(manifest, dense_index=kind, dense_storage=storage)
-        )
-
-    def abort(self) -> None:
-        """Drop the unfinished version (a crash instead leaves it to ``clean_leftovers``)."""
-        for closing in (
-            self._chunks.close,
-            self._vectors.close,
-            self._staging.close,
-            self._lexical.spill.close,
-        ):
-            with contextlib.suppress(Exception):
-                closing()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
-    """Load the current version. Refuses an index built with another model than ``expected_model_id``."""
-    version = current_version(index_dir)
+    With ``fallback``, a damaged current version is logged (WARNING, naming both) and the newest older
+    version that loads intact is returned instead; when none does, the current version's error is raised."""
+    if fallback:
+        return _load_newest_intact(index_dir, expected_model_id)
+    version = version or current_version(index_dir)
     if version is None or not version.is_dir():
         raise IndexNotFound(f"no index in {index_dir}: build one with `insight-search index PATH...`")
-    manifest = read_manifest(index_dir)
-    if manifest is None:  # CURRENT went away since version was read: a concurrent clean-up
-        raise IndexNotFound(f"no index in {index_dir}: build one with `insight-search index PATH...`")
+    manifest = read_version_manifest(version)
     if manifest.format_version not in READABLE_FORMATS:
         raise IndexCorrupt(
             f"{version} has index format {manifest.format_version!r}, "
@@ -316,6 +241,7 @@ def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
             f"but the configured model"
             f" is {expected_model_id!r}: rebuild the index or configure the same model (INSIGHT_SEARCH_MODEL)"
         )
+    verify_checksums(version, manifest.checksums)
     try:
         same = Shared()
         documents = {}
@@ -334,3 +260,49 @@ def load(index_dir: Path, *, expected_model_id: str | None = None) -> IndexData:
     if dense.size != len(chunks):
         raise IndexCorrupt(f"{version}: {dense.size} vectors for {len(chunks)} chunks")
     return IndexData(manifest, chunks, documents, funding, dense, lexical, path=version)
+
+
+def versions(index_dir: Path) -> list[Path]:
+    """The version folders of ``index_dir``, newest first (their names start with the build time)."""
+    if not index_dir.is_dir():
+        return []
+    return sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name, reverse=True)
+
+
+def intact_versions(index_dir: Path) -> Iterator[Path]:
+    """The version folders whose files match their manifest's checksums, newest first (checked lazily: one
+    version is read when the next is asked for). A version without checksums counts as intact."""
+    for version in versions(index_dir):
+        try:
+            verify_checksums(version, read_version_manifest(version).checksums)
+        except IndexCorrupt as exc:
+            logger.warning("index version %s is damaged: %s", version.name, exc)
+            continue
+        yield version
+
+
+def _load_newest_intact(index_dir: Path, expected_model_id: str | None) -> IndexData:
+    try:
+        return load(index_dir, expected_model_id=expected_model_id)
+    except IndexCorrupt as damaged:
+        try:
+            current = current_version(index_dir)
+        except IndexCorrupt:  # a garbled CURRENT: any version may be tried
+            current = None
+        for older in versions(index_dir):
+            if older == current or (current is not None and older.name > current.name):
+                continue
+            try:
+                data = load(index_dir, expected_model_id=expected_model_id, version=older)
+            except IndexCorrupt as exc:
+                logger.warning("older index version %s cannot be loaded either: %s", older.name, exc)
+                continue
+            logger.warning(
+                "the current index version %s is damaged (%s); serving the older intact version %s instead:"
+                " rebuild the index with `insight-search index`",
+                current.name if current else CURRENT,
+                damaged,
+                older.name,
+            )
+            return data
+        raise

@@ -19,7 +19,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from insight_search import __version__
-from insight_search.api.guard import ApiKeyMiddleware, ApiLimits, BodyLimitMiddleware, RateLimitMiddleware
+from insight_search.api.guard import (
+    ApiKeyMiddleware,
+    ApiLimits,
+    BodyLimitMiddleware,
+    HeadMiddleware,
+    HostGuardMiddleware,
+    RateLimitMiddleware,
+    SecurityHeadersMiddleware,
+)
 from insight_search.api.routes import STATIC, build_router
 from insight_search.config import Settings
 from insight_search.embedding import Embedder
@@ -127,12 +135,13 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    # The last added runs first: CORS, then the rate limit, the API key, the body size.
+    # The last added runs first: HEAD as GET, the security headers, the Host check, CORS, then the rate
+    # limit, the API key, the body size.
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
     if settings.api_key:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)
     if limits.rate_per_minute > 0:
-        app.add_middleware(RateLimitMiddleware, limits=limits)
+        app.add_middleware(RateLimitMiddleware, limits=limits, api_key=settings.api_key)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -149,6 +158,12 @@ def create_app(
             ],
             expose_headers=["Retry-After", "Mcp-Session-Id"],
         )
+    if "*" not in settings.allowed_hosts:
+        app.add_middleware(
+            HostGuardMiddleware, bound_host=settings.host, allowed_hosts=settings.allowed_hosts
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(HeadMiddleware)
     return app
 
 

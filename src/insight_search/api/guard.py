@@ -1,5 +1,7 @@
 """Protection at the edge, as plain ASGI middleware (so it also covers the mounted MCP endpoint):
-an API key when one is configured, a token bucket per client address, and a request body size limit.
+security headers on every response, HEAD wherever GET works, the Host header checked against the names this
+server answers to (DNS rebinding), an API key when one is configured, a token bucket per client address
+(requests without the right key counted apart from those with it), and a request body size limit.
 
 The limits come from the settings when they have the fields (``rate_limit_per_minute``, ``rate_limit_burst``,
 ``max_body_bytes``), else from the defaults below; ``create_app(limits=...)`` overrides both.
@@ -7,18 +9,25 @@ The limits come from the settings when they have the fields (``rate_limit_per_mi
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import logging
 import math
+import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from insight_search.config import Settings
+
+logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = "X-API-Key"
 # Open without the key: liveness, and the search page with its files (they hold no index data; the page
@@ -114,18 +123,38 @@ class TokenBuckets:
 
 
 class RateLimitMiddleware:
-    """429 with Retry-After when a client address has used up its bucket."""
+    """429 with Retry-After when a client address has used up its bucket.
 
-    def __init__(self, app: ASGIApp, limits: ApiLimits, clock: Callable[[], float] = time.monotonic) -> None:
+    With ``api_key``, requests that present the right key and requests that do not (no key, a wrong one,
+    the public page) have separate buckets per address: guessing keys cannot use up the allowance of a
+    client that has the key."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limits: ApiLimits,
+        clock: Callable[[], float] = time.monotonic,
+        api_key: str | None = None,
+    ) -> None:
         self.app = app
         self.buckets = TokenBuckets(limits, clock)
+        self.key = api_key.encode() if api_key else None
+
+    def _bucket(self, scope: Scope) -> str:
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        if self.key is None:
+            return address
+        given = presented_key(Headers(scope=scope))
+        if given is not None and hmac.compare_digest(given.encode(), self.key):
+            return f"{address} key"
+        return f"{address} no-key"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        wait = self.buckets.take(client[0] if client else "unknown")
+        wait = self.buckets.take(self._bucket(scope))
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             await _reject(
@@ -189,3 +218,173 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+# ---------------------------------------------------------------- Host header (DNS rebinding)
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+ANY_ADDRESS = ("", "0.0.0.0", "::")  # binding every interface names no host
+
+
+def host_name(header: str) -> str:
+    """The host of a Host header value without its port, lower case: ``[::1]:8000`` -> ``::1``."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        return value[1:].partition("]")[0]
+    name, colon, port = value.rpartition(":")
+    if colon and port.isdigit() and ":" not in name:
+        value = name
+    return value.rstrip(".")
+
+
+class HostGuardMiddleware:
+    """421 for a request whose Host header names none of the hosts this server answers to: the bound host,
+    the localhost names (any port) and ``allowed_hosts`` (``*.example.org`` matches its subdomains). A page
+    on another site that rebinds its DNS name to this machine sends its own name and is refused. ``/health``
+    (no index data) answers any host, for probes that know only an address."""
+
+    def __init__(self, app: ASGIApp, bound_host: str, allowed_hosts: Sequence[str] = ()) -> None:
+        self.app = app
+        names = {host_name(h) for h in (*LOCAL_HOSTS, *allowed_hosts) if not h.startswith("*.")}
+        if bound_host not in ANY_ADDRESS:
+            names.add(host_name(bound_host))
+        elif not allowed_hosts:
+            logger.warning(
+                "serving on every interface (%r) but only localhost names are allowed in the Host header:"
+                " set INSIGHT_SEARCH_ALLOWED_HOSTS to the names clients use",
+                bound_host,
+            )
+        self.names = frozenset(names)
+        self.suffixes = tuple(h[1:].lower() for h in allowed_hosts if h.startswith("*."))
+
+    def allows(self, header: str | None) -> bool:
+        if not header:
+            return False
+        name = host_name(header)
+        return name in self.names or (bool(self.suffixes) and name.endswith(self.suffixes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get("host")
+        if not self.allows(header):
+            shown = (header or "")[:100]
+            await _reject(
+                scope,
+                receive,
+                send,
+                421,  # Misdirected Request, as the MCP endpoint answers
+                f"host {shown!r} is not served here: add it to INSIGHT_SEARCH_ALLOWED_HOSTS to allow it",
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+# ---------------------------------------------------------------- security headers, HEAD
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+# HTML without a policy of its own (FastAPI's /docs and /redoc pages and the OAuth2 redirect page): their
+# scripts and styles come from the jsDelivr CDN, their inline scripts are allowed by hash (computed from the
+# page as it is sent); inline styles are allowed (Redoc writes its styles at run time).
+HTML_POLICY = (
+    "default-src 'none'; script-src 'self' https://cdn.jsdelivr.net{hashes}; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "connect-src 'self'; worker-src blob:; object-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
+
+
+def html_policy(body: bytes) -> str:
+    """The Content-Security-Policy for an HTML page without one: :data:`HTML_POLICY` with a hash of each
+    of its inline scripts."""
+    hashes = "".join(
+        f" 'sha256-{base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode()}'"
+        for m in _INLINE_SCRIPT.finditer(body)
+    )
+    return HTML_POLICY.format(hashes=hashes)
+
+
+class SecurityHeadersMiddleware:
+    """:data:`SECURITY_HEADERS` on every response (those the app set itself are kept) and a
+    Content-Security-Policy on every HTML response that has none (:func:`html_policy`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] | None = None
+        held: list[bytes] = []
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(raw=list(message.get("headers", [])))
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                message = {**message, "headers": headers.raw}
+                is_html = headers.get("content-type", "").startswith("text/html")
+                if is_html and "content-security-policy" not in headers:
+                    start = message  # held until the body is complete: the policy hashes its scripts
+                    return
+            elif message["type"] == "http.response.body" and start is not None:
+                held.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                body = b"".join(held)
+                headers = MutableHeaders(raw=start["headers"])
+                headers["Content-Security-Policy"] = html_policy(body)
+                await send({**start, "headers": headers.raw})
+                start = None
+                message = {"type": "http.response.body", "body": body, "more_body": False}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class HeadMiddleware:
+    """HEAD wherever GET works: a HEAD request is answered as the GET (status and headers, Content-Length
+    included) without its body. ``/mcp`` is left to its own methods (its GET is an event stream)."""
+
+    def __init__(self, app: ASGIApp, skip: Sequence[str] = ("/mcp",)) -> None:
+        self.app = app
+        self.skip = tuple(skip)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD" or scope["path"] in self.skip:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for ``serve``: where to listen, and whose forwarded headers to believe. uvicorn
+    itself believes ``X-Forwarded-For`` from 127.0.0.1 by default, so any local client (or a page through a
+    local proxy) could pick its own address and a fresh rate-limit bucket: here none is believed unless
+    ``trusted_proxies`` names the proxy."""
+    proxies = list(settings.trusted_proxies)
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+    }

@@ -131,6 +131,7 @@ def serve(
     import uvicorn
 
     from insight_search.api.app import create_app
+    from insight_search.api.guard import server_options
     from insight_search.embedding import make_embedder
     from insight_search.indexer import index_is_current
 
@@ -162,7 +163,7 @@ def serve(
     except InsightSearchError as exc:
         raise fail(exc) from None
     console.print(f"Serving on http://{settings.host}:{settings.port}/")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(application, log_level="info", **server_options(settings))
 
 
 @app.command()
