@@ -198,8 +198,8 @@ def file_checksums(folder: Path) -> dict[str, str]:
     """A checksum of every file under ``folder`` but the manifest: relative POSIX path -> ``crc32:<hex>``.
 
     CRC-32 (zlib, 1 MiB blocks) catches accidental damage (disk, copy, a stray write), not a deliberate
-    change: whoever can rewrite a file can rewrite the manifest too. It runs at about 1.7 GB/s a core, four
-    times blake2b (docs/reliability.md part 7)."""
+    change: whoever can rewrite a file can rewrite the manifest too. It runs at 1.3-1.7 GB/s a core, 2.5-4
+    times BLAKE2b (docs/reliability.md part 7)."""
     return {
         path.relative_to(folder).as_posix(): _crc32_of(path)
         for path in sorted(folder.rglob("*"))
