@@ -297,8 +297,7 @@ def clean_leftovers(index_dir: Path, keep: int = 2) -> None:
     for entry in index_dir.iterdir():
         if entry.name.startswith(TMP_PREFIX) or entry.name == CURRENT + ".tmp":
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
-    versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name, reverse=True)
-    for old in versions[keep:]:
+    for old in versions(index_dir)[keep:]:  # newest first by publication (the fallback wants the last one)
         if old != live:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -494,11 +493,20 @@ def load(
     return IndexData(manifest, chunks, documents, funding, dense, lexical, path=version)
 
 
+def _published_at(version: Path) -> tuple[int, str]:
+    """When a version was published (its manifest is written last), then its name: names alone give the
+    time to the second, and two builds can publish within one."""
+    try:
+        return (version / MANIFEST).stat().st_mtime_ns, version.name
+    except OSError:
+        return 0, version.name
+
+
 def versions(index_dir: Path) -> list[Path]:
-    """The version folders of ``index_dir``, newest first (their names start with the build time)."""
+    """The version folders of ``index_dir``, newest first."""
     if not index_dir.is_dir():
         return []
-    return sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name, reverse=True)
+    return sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=_published_at, reverse=True)
 
 
 def intact_versions(index_dir: Path) -> Iterator[Path]:
@@ -521,9 +529,8 @@ def _load_newest_intact(index_dir: Path, expected_model_id: str | None) -> Index
             current = current_version(index_dir)
         except IndexCorrupt:  # a garbled CURRENT: any version may be tried
             current = None
-        for older in versions(index_dir):
-            if older == current or (current is not None and older.name > current.name):
-                continue
+        ordered = versions(index_dir)
+        for older in ordered[ordered.index(current) + 1 :] if current in ordered else ordered:
             try:
                 data = load(index_dir, expected_model_id=expected_model_id, version=older)
             except IndexCorrupt as exc:
