@@ -151,6 +151,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=30, help="seconds of traffic before the start RSS")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--timeout", type=float, default=300, help="seconds a request may take")
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="NAME=VALUE", help="set for the server only"
+    )
     args = parser.parse_args()
     if not (args.index_dir / "CURRENT").exists():
         raise SystemExit(f"no index in {args.index_dir}: build it first with `insight-search index PATHS`")
@@ -161,11 +164,12 @@ def main() -> None:
         INSIGHT_SEARCH_INDEX_RELOAD_SECONDS="2",
     )
     env.pop("INSIGHT_SEARCH_API_KEY", None)
+    server_env = dict(env, **dict(item.split("=", 1) for item in args.server_env))
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"soak-server-{os.getpid()}.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [str(exe), "serve", "--no-build", "--index-dir", str(args.index_dir), "--port", str(args.port)],
-            env=env,
+            env=server_env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -238,6 +242,7 @@ def main() -> None:
     result = {
         "machine": machine(),
         "index_dir": str(args.index_dir),
+        "server_env": args.server_env,
         "clients": args.clients,
         "seconds": args.seconds,
         "requests": requests,

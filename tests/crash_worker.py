@@ -44,8 +44,9 @@ def main() -> None:
     LexicalIndex.save = slow_save(LexicalIndex.save)  # type: ignore[method-assign]
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logging.getLogger("insight_search.store").addHandler(handler)
-    logging.getLogger("insight_search.store").setLevel(logging.INFO)
+    for name in ("insight_search.store", "insight_search.version_writer"):  # "is now current", "writing ..."
+        logging.getLogger(name).addHandler(handler)
+        logging.getLogger(name).setLevel(logging.INFO)
     # small batches: many cache transactions; small windows: kills land between windows of a streamed build
     settings = Settings(index_dir=index_dir, embed_batch_size=1, index_window=16)
     progress = Progress(on_file=lambda p: say("reading"), on_embed_start=lambda n: say("embedding"))

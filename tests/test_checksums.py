@@ -143,6 +143,29 @@ def test_a_version_without_checksums_still_loads(built: tuple[Settings, Path]) -
     assert len(store.load(settings.index_dir).chunks) == expected
 
 
+def test_a_truncated_vector_file_without_checksums_is_still_caught_by_its_size(
+    built: tuple[Settings, Path],
+) -> None:
+    settings, version = built
+    manifest = _raw_manifest(version)
+    del manifest["checksums"]
+    (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    vectors = version / VECTORS_FILE
+    vectors.write_bytes(vectors.read_bytes()[:-3])
+    with pytest.raises(IndexCorrupt, match="float32 vectors"):
+        store.load(settings.index_dir)
+
+
+def test_versions_are_ordered_by_publication_even_within_one_second(tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    first = _build(tmp_path, embedder).index_dir
+    names = []
+    for _ in range(3):  # several builds a second: the random part of the names decides nothing
+        _build(tmp_path, embedder, extra=True)
+        names.append(store.current_version(first))
+    assert store.versions(first)[:2] == [names[-1], names[-2]]
+
+
 def test_a_manifest_with_malformed_checksums_is_refused(built: tuple[Settings, Path]) -> None:
     settings, version = built
     manifest = _raw_manifest(version)

@@ -207,7 +207,7 @@ def _streaming_peak(corpus: Path, index_dir: Path) -> int:
                 peaks.append(tracemalloc.get_traced_memory()[1])
 
     handler = AtFinish()
-    logger = logging.getLogger("insight_search.store")
+    logger = logging.getLogger("insight_search.version_writer")
     logger.addHandler(handler)
     level = logger.level
     logger.setLevel(logging.INFO)

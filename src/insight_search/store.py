@@ -289,9 +289,8 @@ def _load_newest_intact(index_dir: Path, expected_model_id: str | None) -> Index
             current = current_version(index_dir)
         except IndexCorrupt:  # a garbled CURRENT: any version may be tried
             current = None
-        for older in versions(index_dir):
-            if older == current or (current is not None and older.name > current.name):
-                continue
+        ordered = versions(index_dir)
+        for older in ordered[ordered.index(current) + 1 :] if current in ordered else ordered:
             try:
                 data = load(index_dir, expected_model_id=expected_model_id, version=older)
             except IndexCorrupt as exc:
