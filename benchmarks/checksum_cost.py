@@ -88,7 +88,9 @@ def algorithms_mb_per_s(total_mb: int = 512) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--vectors-mb", type=int, default=1536)
     parser.add_argument("--rest-mb", type=int, default=1380)
     parser.add_argument("--tmp", type=Path, default=None)

@@ -142,7 +142,9 @@ class Traffic:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("paths", nargs="+", type=Path, help="what the index was built from (rebuilt halfway)")
     parser.add_argument("--index-dir", type=Path, required=True)
     parser.add_argument("--seconds", type=float, default=600)

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev,onnx
 .venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy
 # The browser test of the search page drives Debian's chromium (Playwright cannot download a browser here).
 if ! command -v chromium >/dev/null; then

@@ -38,13 +38,18 @@ def make_messy_folder(root: Path) -> tuple[Path, dict[str, str]]:
     folder.mkdir()
     shutil.copy(SEED, folder / "page.txt")
     (folder / "good.jsonl").write_text(
-        json.dumps({"id": "ok-1", "text": "A good note on care services."}) + "\n"
+        json.dumps({"id": "ok-1", "text": "A good note on care services."})
+        + "\n"
         + "{not json\n"
-        + json.dumps({"id": "ok-2", "text": "Another good note on water."}) + "\n",
+        + json.dumps({"id": "ok-2", "text": "Another good note on water."})
+        + "\n",
         encoding="utf-8",
     )
-    _xlsx(folder / "good.xlsx", ["Country", "Sub-Output", "ID", "Description", "2022 Narrative"],
-          [["Chile", "Care services expanded", 1, "Municipal care.", "Progress made in 2022."]])
+    _xlsx(
+        folder / "good.xlsx",
+        ["Country", "Sub-Output", "ID", "Description", "2022 Narrative"],
+        [["Chile", "Care services expanded", 1, "Municipal care.", "Progress made in 2022."]],
+    )
     bad: dict[str, str] = {}
     (folder / "empty.txt").write_bytes(b"")
     bad["empty.txt"] = "empty"

@@ -37,8 +37,11 @@ def write_corpus(folder: Path, version: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(version)
     rows = [
-        {"id": f"d{i}", "text": f"Note {i} v{version if i % 3 == 0 else 0} on {rng.choice(TOPICS)}. " * 30,
-         "year": 2020 + i % 5}
+        {
+            "id": f"d{i}",
+            "text": f"Note {i} v{version if i % 3 == 0 else 0} on {rng.choice(TOPICS)}. " * 30,
+            "year": 2020 + i % 5,
+        }
         for i in range(60 + version % 7)
     ]
     (folder / "notes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -91,7 +94,11 @@ def run_and_kill(corpus: Path, index_dir: Path, marker: str | None, delay: float
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.crash_worker", str(corpus), str(index_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     assert proc.stdout is not None
     lines: list[str] = []

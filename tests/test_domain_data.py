@@ -22,10 +22,20 @@ OLD_DOCUMENT = json.dumps(
         "title": "Shelters (Mexico)",
         "source": OLD_SOURCE,
         "passages": [
-            {"text": "Women live free of violence.", "section": "outcome", "year": None, "status": None,
-             "label": "Outcome"},
-            {"text": "In 2023 the network opened 3 shelters.", "section": "narrative", "year": 2023,
-             "status": None, "label": "2023 Narrative"},
+            {
+                "text": "Women live free of violence.",
+                "section": "outcome",
+                "year": None,
+                "status": None,
+                "label": "Outcome",
+            },
+            {
+                "text": "In 2023 the network opened 3 shelters.",
+                "section": "narrative",
+                "year": 2023,
+                "status": None,
+                "label": "2023 Narrative",
+            },
         ],
         "country": "Mexico",
         "region": "americas",
@@ -41,15 +51,35 @@ OLD_DOCUMENT = json.dumps(
             "sub_output_code": "5.1",
         },
         "funding": [
-            {"kind": "required", "year": 2023, "total": 100.0, "doc_id": "uninfo-jwp:1", "source": OLD_SOURCE,
-             "partner": None, "partner_type": None, "development": None, "humanitarian": None,
-             "currency": "USD", "country": "Mexico", "agencies": ["UN Women", "UNW"]},
+            {
+                "kind": "required",
+                "year": 2023,
+                "total": 100.0,
+                "doc_id": "uninfo-jwp:1",
+                "source": OLD_SOURCE,
+                "partner": None,
+                "partner_type": None,
+                "development": None,
+                "humanitarian": None,
+                "currency": "USD",
+                "country": "Mexico",
+                "agencies": ["UN Women", "UNW"],
+            },
         ],
     }
 )
 OLD_CHUNK = json.dumps(
-    {"chunk_id": "c1", "doc_id": "uninfo-jwp:1", "text": "In 2023 the network opened 3 shelters.",
-     "section": "narrative", "passage_index": 1, "start": 0, "end": 38, "year": 2023, "status": None}
+    {
+        "chunk_id": "c1",
+        "doc_id": "uninfo-jwp:1",
+        "text": "In 2023 the network opened 3 shelters.",
+        "section": "narrative",
+        "passage_index": 1,
+        "start": 0,
+        "end": 38,
+        "year": 2023,
+        "status": None,
+    }
 )
 OLD_PAGE = json.dumps(
     {
@@ -77,8 +107,9 @@ def _document() -> Document:
         source=SOURCE,
         passages=(
             Passage("Women live free of violence.", Section.OUTCOME, label="Outcome"),
-            Passage("In 2023 the network opened 3 shelters.", Section.PROGRESS_NOTE, 2023,
-                    label="2023 Narrative"),
+            Passage(
+                "In 2023 the network opened 3 shelters.", Section.PROGRESS_NOTE, 2023, label="2023 Narrative"
+            ),
         ),
         country="Mexico",
         region="americas",
@@ -90,7 +121,12 @@ def _document() -> Document:
         metadata={"plan": "UNSDCF", "sub_output_code": "5.1"},
         funding=(
             FundingRecord(
-                "required", 2023, 100.0, "uninfo-jwp:1", SOURCE, country="Mexico",
+                "required",
+                2023,
+                100.0,
+                "uninfo-jwp:1",
+                SOURCE,
+                country="Mexico",
                 agencies=("UN Women", "UNW"),
             ),
         ),

@@ -164,3 +164,15 @@ def test_the_stdio_edges_do_not_load_fastapi(module: str) -> None:
     code = f"import sys, {module}; print('fastapi' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_cli_module_loads_no_heavy_library() -> None:
+    """``insight-search --help`` stays instant: importing the CLI loads no model, index or NLP library."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "sentence_transformers", "faiss", "bm25s", "nltk", "fastapi", "onnxruntime")
+    loaded = "{m.split('.')[0] for m in sys.modules}"
+    code = f"import sys, insight_search.cli; print(sorted({loaded} & {set(heavy)!r}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

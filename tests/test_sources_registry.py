@@ -206,7 +206,12 @@ def test_every_reader_states_its_kind(tmp_path: Path) -> None:
     page.write_text(OUTCOME_PAGE)
     assert [r.KIND for r in READERS if r.sniff(page, page.read_bytes())] == ["unwomen-page", "text"]
     assert {r.KIND for r in READERS} == {
-        "uninfo-xlsx", "uninfo-json", "jsonl", "markdown", "unwomen-page", "text"
+        "uninfo-xlsx",
+        "uninfo-json",
+        "jsonl",
+        "markdown",
+        "unwomen-page",
+        "text",
     }
 
 

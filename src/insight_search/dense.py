@@ -141,7 +141,8 @@ class DenseIndex:
     def _params(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
         if self.kind != "flat":
             ef = ef_search_for(self.size)
-            return faiss.SearchParametersHNSW(sel=selector, efSearch=ef)  # type: ignore[attr-defined]
+            # faiss's stubs lack the HNSW parameters class, which the library has
+            return faiss.SearchParametersHNSW(sel=selector, efSearch=ef)  # type: ignore[attr-defined,no-any-return]
         return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
 
     def _exact_subset(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> list[Ranked]:

@@ -104,7 +104,7 @@ def atomic_target(path: Path) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
 
 
-def load_transformer(model_path: Path):  # type: ignore[no-untyped-def]
+def load_transformer(model_path: Path) -> Any:
     _offline()
     try:
         from transformers import AutoModel
@@ -133,7 +133,8 @@ def export_onnx(model_path: Path, target: Path) -> Path:
             self.inner = inner
 
         def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-            return self.inner(**dict(zip(names, inputs, strict=True))).last_hidden_state
+            hidden: torch.Tensor = self.inner(**dict(zip(names, inputs, strict=True))).last_hidden_state
+            return hidden
 
     dummy = tuple(torch.ones((2, 8), dtype=torch.long) for _ in names)
     tmp = atomic_target(target)

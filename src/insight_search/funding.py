@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from insight_search.models import FundingRecord, FundingResult
 from insight_search.text import name_key, same_name
 
-KINDS = ("contribution", "required", "available", "expenditure")
-
 
 def _name_contains(value: str | None, wanted: str | None) -> bool:
     return wanted is None or (value is not None and name_key(wanted) in name_key(value))

@@ -6,8 +6,8 @@ disappear. Unchanged text is not embedded again (the embedding cache is keyed by
 The build streams: readers yield documents one at a time, each new document's chunks join a window of
 ``settings.index_window`` chunks, and a full window is embedded (each distinct text once, longest first)
 and appended to the version being written (:class:`version_writer.VersionWriter`). Memory therefore
-depends on the window, not on the corpus; only the final BM25 matrix (and the HNSW graph of a very large index) grows
-with it.
+depends on the window, not on the corpus; only the final BM25 matrix (and the HNSW graph of a very large
+index) grows with it.
 """
 
 from __future__ import annotations

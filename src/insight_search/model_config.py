@@ -103,9 +103,7 @@ def module_list(model_path: Path) -> list[tuple[str, Path]]:
     modules = _read_json(modules_file)
     if not isinstance(modules, list):
         raise ModelNotAvailable(f"{modules_file} is not a list of modules")
-    return [
-        (str(m.get("type", "")).rpartition(".")[2], model_path / str(m.get("path", ""))) for m in modules
-    ]
+    return [(str(m.get("type", "")).rpartition(".")[2], model_path / str(m.get("path", ""))) for m in modules]
 
 
 def _token_width(pooling_folder: Path) -> int | None:

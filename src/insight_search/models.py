@@ -80,6 +80,11 @@ class Passage:
     label: str | None = None  # the reader's own label, e.g. "2023 Narrative" or "Output 5.1.3"
 
 
+# The kinds of money a FundingRecord states: an outcome page's partner contribution, UN INFO's yearly
+# Required / Available / Expenditure.
+FUNDING_KINDS = ("contribution", "required", "available", "expenditure")
+
+
 @dataclass(frozen=True, slots=True)
 class FundingRecord:
     """One money figure: an outcome-page contribution or a UN INFO yearly resource figure (USD)."""

@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from insight_search.config import Settings
 from insight_search.errors import InvalidRequest
-from insight_search.funding import KINDS
+from insight_search.models import FUNDING_KINDS as KINDS
 from insight_search.models import Filters
 
 YEAR_MIN, YEAR_MAX = 1900, 2100

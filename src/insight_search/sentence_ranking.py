@@ -68,7 +68,7 @@ class RankedSentence:
 
 
 @lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -118,7 +118,7 @@ def pagerank(
     for _ in range(200):
         new = (1.0 - damping) * jump + damping * (transition.T @ rank)
         if float(np.abs(new - rank).sum()) < tol:
-            return new
+            return np.asarray(new)
         rank = new
     return rank
 

@@ -17,10 +17,8 @@ The manifest records a checksum of every other file of its version (``checksums`
 byte, zeroed or swapped vector rows) is refused naming the file instead of giving wrong answers. A version
 written before checksums existed has none and loads unchecked.
 
-:class:`version_writer.VersionWriter` writes a version as the corpus streams in: documents are staged in a SQLite file by id
-(so repeats merge without keeping them in memory); chunks, vectors and BM25 (term, frequency) pairs are
-appended to files. Only the BM25 vocabulary and, at the end, the BM25 matrix (and the HNSW graph above
-``flat_max`` chunks) are held in memory: what the server needs in memory to answer anyway.
+:class:`version_writer.VersionWriter` writes a version as the corpus streams in (documents staged in
+SQLite, chunks, vectors and BM25 pairs appended to files); this module publishes it and loads it.
 """
 
 from __future__ import annotations

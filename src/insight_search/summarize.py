@@ -129,9 +129,7 @@ def year_status(
     statuses = Counter(c.status for c in chunks if c.status)
     if not statuses:
         docs = {c.doc_id for c in chunks}
-        statuses = Counter(
-            c.status for c in document_chunks(docs) if c.year == year and c.status is not None
-        )
+        statuses = Counter(c.status for c in document_chunks(docs) if c.year == year and c.status is not None)
     return statuses.most_common(1)[0][0] if statuses else None
 
 

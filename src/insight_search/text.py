@@ -117,7 +117,7 @@ def _punkt() -> PunktSentenceTokenizer:
     params = PunktParameters()
     params.abbrev_types = set(ABBREVIATIONS)
     # PunktSentenceTokenizer treats a non-string "training text" as ready-made parameters.
-    return PunktSentenceTokenizer(params)  # type: ignore[arg-type]
+    return PunktSentenceTokenizer(params)
 
 
 def clean_whitespace(text: str) -> str:

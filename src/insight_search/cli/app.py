@@ -51,7 +51,7 @@ def with_filters(command: Callable[..., None]) -> Callable[..., None]:
             inspect.Parameter.KEYWORD_ONLY,
             default=None,
             annotation=Annotated[
-                FILTER_TYPES.get(name, str) | None,  # type: ignore[operator]
+                FILTER_TYPES.get(name, str) | None,
                 typer.Option(f"--{name.replace('_', '-')}", help=help_text, show_default=False),
             ],
         )

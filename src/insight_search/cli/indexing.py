@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -23,8 +23,11 @@ from insight_search.cli.app import (
 from insight_search.config import Settings
 from insight_search.errors import InsightSearchError
 
+if TYPE_CHECKING:
+    from insight_search.indexer import IndexReport
 
-def run_index(paths: list[Path], settings: Settings, quiet: bool = False):  # type: ignore[no-untyped-def]
+
+def run_index(paths: list[Path], settings: Settings, quiet: bool = False) -> IndexReport:
     """Build the index with progress bars; returns the report."""
     from insight_search.embedding import make_embedder
     from insight_search.indexer import Progress as BuildProgress

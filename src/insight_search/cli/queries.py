@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -23,6 +24,9 @@ from insight_search.cli.app import (
 )
 from insight_search.errors import InsightSearchError
 from insight_search.requests import parse, request_models
+
+if TYPE_CHECKING:
+    from insight_search.schemas import SentenceOut
 
 
 @app.command()
@@ -53,7 +57,7 @@ def search(
         out.print(f"[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)
 
 
-def _print_sentences(sentences) -> None:  # type: ignore[no-untyped-def]
+def _print_sentences(sentences: Sequence[SentenceOut]) -> None:
     for n, s in enumerate(sentences, start=1):
         where = ", ".join(str(x) for x in (s.year, s.country) if x)
         out.print(f"{n}. {s.text}", highlight=False, markup=False)
