@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from mcp import Client
 from typer.testing import CliRunner
 
-from insight_search import embedding, live
+from insight_search import embedding
 from insight_search.api import create_app
 from insight_search.cli import app as cli_app
 from insight_search.config import Settings
@@ -83,7 +83,6 @@ def bounded(
     monkeypatch.setenv(f"INSIGHT_SEARCH_{bound.setting.upper()}", str(bound.limit))
     monkeypatch.setenv("INSIGHT_SEARCH_INDEX_DIR", str(built.index_dir))
     monkeypatch.setattr(embedding, "make_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr(live, "make_embedder", lambda settings: FakeEmbedder())
     yield bound
 
 

@@ -8,10 +8,10 @@ import logging
 import threading
 from pathlib import Path
 
-from insight_search import store
+from insight_search import embedding, store
 from insight_search.caching import CachingEmbedder, cached_sentence_terms
 from insight_search.config import Settings
-from insight_search.embedding import Embedder, make_embedder
+from insight_search.embedding import Embedder
 from insight_search.errors import InsightSearchError
 from insight_search.search import Searcher, open_searcher
 
@@ -19,16 +19,21 @@ logger = logging.getLogger(__name__)
 
 
 class LiveSearcher:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, *, fallback: bool = False
+    ) -> None:
         self.settings = settings
         # The serving caches, kept across reloads: query and sentence vectors by text (the model does not
         # change) and sentence splits for highlights by chunk text.
-        inner = embedder if embedder is not None else make_embedder(settings)
+        inner = embedder if embedder is not None else embedding.make_embedder(settings)
         self._embedder = inner if isinstance(inner, CachingEmbedder) else CachingEmbedder(inner)
         self._sentence_terms = cached_sentence_terms()
-        first = open_searcher(settings, self._embedder, sentence_terms=self._sentence_terms)
+        first = open_searcher(
+            settings, self._embedder, sentence_terms=self._sentence_terms, fallback=fallback
+        )
         self._searcher = first
         self._version: Path | None = first.data.path
+        self._refused: Path | None = None  # a version that failed to load: not retried until CURRENT changes
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -53,7 +58,7 @@ class LiveSearcher:
         except InsightSearchError as exc:
             logger.warning("cannot read the index pointer: %s", exc)
             return False
-        if latest is None or latest == self._version:
+        if latest is None or latest == self._version or latest == self._refused:
             return False
         with self._reload_lock:
             if latest == self._version:
@@ -62,6 +67,7 @@ class LiveSearcher:
                 data = store.load(index_dir, expected_model_id=self._embedder.model_id)
             except InsightSearchError as exc:
                 logger.warning("new index version not loaded, still serving %s: %s", self.version, exc)
+                self._refused = latest
                 return False
             self._searcher = Searcher(
                 data, self._embedder, self.settings, sentence_terms=self._sentence_terms
@@ -107,6 +113,9 @@ class FixedIndex:
     def version(self) -> str | None:
         path = self._searcher.data.path
         return path.name if path is not None else None
+
+    def start_watching(self, interval_s: float = 2.0) -> None:
+        return None
 
     def stop(self) -> None:
         return None

@@ -158,9 +158,11 @@ def open_searcher(
     embedder: Embedder | None = None,
     *,
     sentence_terms: Callable[[str], SentenceTerms] | None = None,
+    fallback: bool = False,
 ) -> Searcher:
     """Load the embedder and the current index, refusing an index built with another model. (A server
-    gives an embedder that caches by text and cached sentence splits: ``live.LiveSearcher``.)"""
+    gives an embedder that caches by text and cached sentence splits: ``live.LiveSearcher``.) With
+    ``fallback``, a damaged current version gives way to the newest intact older one (``store.load``)."""
     from insight_search import store
     from insight_search.embedding import make_embedder
 
@@ -170,5 +172,5 @@ def open_searcher(
         # A query is a few tokens: one thread embeds it as fast as two, and on a busy machine far more
         # predictably (measured on the gender index at load 6: p50 26 ms with 1 torch thread, 768 ms with 2).
         embedder.limit_threads(settings.query_threads)
-    data = store.load(settings.index_dir, expected_model_id=embedder.model_id)
+    data = store.load(settings.index_dir, expected_model_id=embedder.model_id, fallback=fallback)
     return Searcher(data, embedder, settings, sentence_terms=sentence_terms)

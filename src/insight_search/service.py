@@ -44,6 +44,8 @@ class IndexHandle(Protocol):
     @property
     def searcher(self) -> Searcher: ...
 
+    def start_watching(self, interval_s: float = 2.0) -> None: ...
+
     def stop(self) -> None: ...
 
 
@@ -60,14 +62,27 @@ class Service:
         self._secret = cursor_secret(settings.cursor_secret)
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder | None = None, *, watch: bool = False) -> Service:
-        """Load the configured model and the current index (following rebuilds when ``watch``)."""
+    def open(
+        cls,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        *,
+        watch: bool = False,
+        fallback: bool = False,
+    ) -> Service:
+        """Load the configured model and the current index (following rebuilds when ``watch``; a damaged
+        current version gives way to the newest intact older one when ``fallback``, with a warning)."""
         from insight_search.live import LiveSearcher
 
-        live = LiveSearcher(settings, embedder)
-        if watch and settings.index_reload_seconds > 0:
-            live.start_watching(settings.index_reload_seconds)
-        return cls(settings, live)
+        service = cls(settings, LiveSearcher(settings, embedder, fallback=fallback))
+        if watch:
+            service.watch()
+        return service
+
+    def watch(self) -> None:
+        """Follow rebuilds of the index every ``index_reload_seconds`` (0: never)."""
+        if self.settings.index_reload_seconds > 0:
+            self.index.start_watching(self.settings.index_reload_seconds)
 
     def close(self) -> None:
         """Stop following the index (the watcher thread of a served index)."""

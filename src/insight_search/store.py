@@ -108,13 +108,19 @@ def build_lock(index_dir: Path) -> Iterator[None]:
 
 
 def current_version(index_dir: Path) -> Path | None:
+    """The folder ``CURRENT`` names; None when there is no ``CURRENT`` (no index yet). IndexCorrupt, in one
+    line, when it cannot be read or does not name a version folder (garbled bytes, a folder in its place)."""
     pointer = index_dir / CURRENT
     try:
         name = pointer.read_text(encoding="utf-8").strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
-    if not name or "/" in name or name.startswith("."):
-        raise IndexCorrupt(f"{pointer} does not name a version folder")
+    except UnicodeDecodeError:
+        raise IndexCorrupt(f"{pointer} is not text: it should name a version folder") from None
+    except OSError as exc:
+        raise IndexCorrupt(f"{pointer} cannot be read: {exc.strerror or exc}") from None
+    if not name or "/" in name or "\0" in name or name.startswith(".") or not name.startswith("v-"):
+        raise IndexCorrupt(f"{pointer} does not name a version folder ({name[:40]!r})")
     return index_dir / name
 
 

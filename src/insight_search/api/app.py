@@ -68,8 +68,14 @@ def http_status(exc: InsightSearchError) -> int:
 
 
 def create_app(
-    settings: Settings | None = None, *, embedder: Embedder | None = None, limits: ApiLimits | None = None
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    limits: ApiLimits | None = None,
+    service: Service | None = None,
 ) -> FastAPI:
+    """The app. ``service``: an already opened one (``serve`` opens it first, so that an index that cannot
+    be served is said in one line before the server starts); else it is opened in the lifespan."""
     settings = settings or Settings()
     limits = limits or ApiLimits.from_settings(settings)
 
@@ -85,9 +91,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The index is loaded once here; a rebuilt index is swapped in by the watcher (or POST /admin/reload).
-        service = Service.open(settings, embedder, watch=True)
-        app.state.service = service
-        app.state.live = service.index
+        served = service if service is not None else Service.open(settings, embedder)
+        served.watch()
+        app.state.service = served
+        app.state.live = served.index
         # A session manager runs once: each start of the app gets a new one.
         sessions = http_session_manager(mcp_server, settings)
         app.state.mcp_endpoint = StreamableHTTPASGIApp(sessions)
@@ -95,7 +102,7 @@ def create_app(
             async with sessions.run():
                 yield
         finally:
-            service.close()
+            served.close()
 
     async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         await app.state.mcp_endpoint(scope, receive, send)

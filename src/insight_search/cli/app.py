@@ -94,7 +94,8 @@ def settings_for(index_dir: Path | None) -> Settings:
 
 
 def fail(exc: Exception) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    # One line whatever the terminal's width (a script reading stderr gets the whole message on it).
+    console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 

@@ -137,6 +137,7 @@ def serve(
     from insight_search.api.guard import server_options
     from insight_search.embedding import make_embedder
     from insight_search.indexer import index_is_current
+    from insight_search.service import Service
 
     settings = settings_for(index_dir)
     updates: dict[str, Any] = {}
@@ -162,7 +163,10 @@ def serve(
             )
             for p in report.problems:
                 console.print(f"skipped {p.path}: {p.reason}", highlight=False, markup=False)
-        application = create_app(settings, embedder=embedder)
+        # Opened here, before the server starts: an index that cannot be served is one line and exit 2
+        # (a damaged current version gives way to the newest intact older one, with a warning).
+        service = Service.open(settings, embedder, fallback=True)
+        application = create_app(settings, service=service)
     except InsightSearchError as exc:
         raise fail(exc) from None
     console.print(f"Serving on http://{settings.host}:{settings.port}/")
