@@ -52,3 +52,42 @@ def test_roots_that_name_no_folder_are_ignored() -> None:
 
 def test_windows_separators_are_understood() -> None:
     assert display_path("C:\\data\\corpus\\a\\b.txt", [Path("C:\\data\\corpus")]) == "corpus/a/b.txt"
+
+
+def test_relative_paths_setting_hides_where_the_files_are(tmp_path: Path) -> None:
+    """INSIGHT_SEARCH_PATHS=relative: every source path in every answer (results, citations, mentions,
+    funding, documents, chunks, /ready) starts at the indexed folder; absolute (the default) shows them
+    as indexed."""
+    from fastapi.testclient import TestClient
+
+    from insight_search.api import create_app
+    from insight_search.config import Settings
+    from insight_search.indexer import build_index
+
+    from .conftest import FakeEmbedder
+    from .test_api import BASE, NO_LIMITS, write_corpus
+
+    corpus = write_corpus(tmp_path / "srv" / "private")
+    embedder = FakeEmbedder()
+    build_index([corpus], Settings(index_dir=tmp_path / "index"), embedder)
+    secret = str(tmp_path)
+    for mode in ("absolute", "relative"):
+        settings = Settings(index_dir=tmp_path / "index", paths=mode, index_reload_seconds=0)
+        with TestClient(create_app(settings, embedder=embedder, limits=NO_LIMITS), base_url=BASE) as c:
+            hit = c.get("/search", params={"q": "care", "k": 3}).json()["results"][0]
+            answers = [
+                c.get("/search", params={"q": "care", "k": 3}).text,
+                c.get("/summarize", params={"q": "care"}).text,
+                c.get("/timeline", params={"q": "care"}).text,
+                c.get("/mentions", params={"term": "care"}).text,
+                c.get("/funding").text,
+                c.get(f"/documents/{hit['doc_id']}").text,
+                c.get(f"/chunks/{hit['chunk_id']}").text,
+                c.get("/ready").text,
+            ]
+        if mode == "absolute":
+            assert all(secret in a for a in answers[:-1])  # /ready's corpus_paths: as given to the build
+            assert hit["source"]["path"].startswith(secret)
+        else:
+            assert not any(secret in a for a in answers)
+            assert hit["source"]["path"].startswith("corpus/")

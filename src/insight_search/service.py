@@ -8,7 +8,9 @@ owns the caches that outlive a reload (query and sentence vectors, sentence spli
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -19,6 +21,7 @@ from insight_search.config import Settings
 from insight_search.cursor import cursor_secret, decode_cursor, encode_cursor, request_key
 from insight_search.errors import NotFound
 from insight_search.models import Query, Timeline
+from insight_search.paths import display_path
 from insight_search.requests import RequestModels, parse, request_models
 from insight_search.schemas import (
     ChunkOut,
@@ -26,7 +29,9 @@ from insight_search.schemas import (
     FacetsOut,
     FundingOut,
     MentionsOut,
+    ReadyOut,
     SearchOut,
+    SourceOut,
     SummaryOut,
     TimelineOut,
 )
@@ -36,6 +41,22 @@ if TYPE_CHECKING:
     from insight_search.search import Searcher
 
 IN_MEMORY_VERSION = "in-memory"
+Shown = TypeVar("Shown", bound=BaseModel)
+
+
+def _with_paths(value: Any, show: Callable[[str], str]) -> Any:
+    """``value`` (a response model, or a part of one) with ``show`` applied to every source path."""
+    if isinstance(value, SourceOut):
+        return value.model_copy(update={"path": show(value.path)})
+    if isinstance(value, BaseModel):
+        return value.model_copy(
+            update={name: _with_paths(getattr(value, name), show) for name in type(value).model_fields}
+        )
+    if isinstance(value, list):
+        return [_with_paths(v, show) for v in value]
+    if isinstance(value, dict) and isinstance(value.get("path"), str) and "kind" in value:
+        return {**value, "path": show(value["path"])}  # a document's source, kept as a plain object
+    return value
 
 
 class IndexHandle(Protocol):
@@ -110,7 +131,7 @@ class Service:
         key = request_key("search", req.q, req.k, filters)
         query = Query(req.q, k=req.k, filters=filters, offset=self._offset(key, version, req.cursor))
         result = searcher.search(query)
-        return SearchOut.of(result, next_cursor=self._next(key, version, result.next_offset))
+        return self._shown(SearchOut.of(result, next_cursor=self._next(key, version, result.next_offset)))
 
     def summarize(self, req: Any) -> SummaryOut:
         searcher = self.index.searcher
@@ -123,7 +144,7 @@ class Service:
             max_sentences=req.max_sentences,
             max_words=req.max_words,
         )
-        return SummaryOut.of(summary).model_copy(update={"query": req.q})
+        return self._shown(SummaryOut.of(summary).model_copy(update={"query": req.q}))
 
     def _timeline(self, req: Any) -> Timeline:
         searcher = self.index.searcher
@@ -138,7 +159,7 @@ class Service:
         return Timeline(query=req.q, years=timeline.years)
 
     def timeline(self, req: Any) -> TimelineOut:
-        return TimelineOut.of(self._timeline(req))
+        return self._shown(TimelineOut.of(self._timeline(req)))
 
     def timeline_markdown(self, req: Any) -> str:
         return summaries.timeline_markdown(self._timeline(req))
@@ -157,7 +178,7 @@ class Service:
             offset=self._offset(key, version, req.cursor),
             limit=req.limit,
         )
-        return MentionsOut.of(result, next_cursor=self._next(key, version, result.next_offset))
+        return self._shown(MentionsOut.of(result, next_cursor=self._next(key, version, result.next_offset)))
 
     def funding(self, req: Any) -> FundingOut:
         searcher = self.index.searcher
@@ -168,7 +189,9 @@ class Service:
         result = funding_records.funding(searcher.data.funding, **{f: getattr(req, f) for f in fields})
         end = offset + req.limit
         nxt = end if end < len(result.records) else None
-        return FundingOut.of(result, slice(offset, end), next_cursor=self._next(key, version, nxt))
+        return self._shown(
+            FundingOut.of(result, slice(offset, end), next_cursor=self._next(key, version, nxt))
+        )
 
     def facets(self, req: Any) -> FacetsOut:
         """Counts over a query's candidates, or over the (filtered) index when there is no query."""
@@ -185,13 +208,44 @@ class Service:
         if doc is None:
             raise NotFound(f"no document with id {req.doc_id!r}")
         chunk_ids = [c.chunk_id for c in searcher.chunks_of_documents({req.doc_id})]
-        return DocumentOut.of(doc, chunk_ids)
+        return self._shown(DocumentOut.of(doc, chunk_ids))
 
     def chunk(self, req: Any) -> ChunkOut:
         found = self.index.searcher.chunk_by_id(req.chunk_id)
         if found is None:
             raise NotFound(f"no chunk with id {req.chunk_id!r}")
-        return ChunkOut.of(found)
+        return self._shown(ChunkOut.of(found))
+
+    def ready(self) -> ReadyOut:
+        """What the served index holds: counts, version and manifest (its paths shown as configured)."""
+        searcher = self.index.searcher
+        data = searcher.data
+        manifest = data.manifest.to_dict()
+        if self.settings.paths == "relative" and manifest.get("corpus_paths"):
+            roots = self._roots(searcher)
+            manifest["corpus_paths"] = [display_path(p, roots) for p in manifest["corpus_paths"]]
+        return ReadyOut(
+            status="ready",
+            chunks=len(data.chunks),
+            documents=len(data.documents),
+            version=version_of(searcher),
+            manifest=manifest,
+        )
+
+    # ------------------------------------------------------------------ paths shown
+
+    @staticmethod
+    def _roots(searcher: Searcher) -> list[Path]:
+        return [Path(p) for p in searcher.data.manifest.corpus_paths or ()]
+
+    def _shown(self, out: Shown) -> Shown:
+        """``out`` with every source path as ``settings.paths`` says: as indexed, or from the indexed folder
+        down (``paths.display_path``), so that an answer need not tell where the server keeps its files."""
+        if self.settings.paths == "absolute":
+            return out
+        roots = self._roots(self.index.searcher)
+        shown: Shown = _with_paths(out, lambda path: display_path(path, roots))
+        return shown
 
     def run(self, operation: str, values: dict[str, Any]) -> BaseModel:
         """Parse and run one operation by name (the CLI's path)."""

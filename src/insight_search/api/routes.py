@@ -99,16 +99,9 @@ def build_router(models: RequestModels) -> APIRouter:
         return HealthOut(status="ok")
 
     @router.get("/ready", response_model=ReadyOut, tags=["status"])
-    def ready(live: LiveDep) -> ReadyOut:
+    def ready(service: ServiceDep) -> ReadyOut:
         """Readiness: the index is loaded; its counts, version and manifest."""
-        data = live.searcher.data
-        return ReadyOut(
-            status="ready",
-            chunks=len(data.chunks),
-            documents=len(data.documents),
-            version=live.version,
-            manifest=data.manifest.to_dict(),
-        )
+        return service.ready()
 
     @router.post("/admin/reload", response_model=ReloadOut, tags=["status"])
     def reload(live: LiveDep) -> ReloadOut:
