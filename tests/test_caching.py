@@ -4,6 +4,7 @@ call per batch) and the highlight sentence-terms cache; open_searcher puts both 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,35 @@ def test_a_served_index_goes_through_the_caches(tmp_path: Path) -> None:
     assert [r.hits for r in searcher.search_many(queries)] == [r.hits for r in results]
     assert len(inner.batches) == 1
     assert searcher.search_many([]) == []
+
+
+def test_model_calls_run_one_at_a_time() -> None:
+    """Concurrent requests share one model: the calls on the inner embedder never overlap."""
+    import time
+
+    class Slow(Recording):
+        def __init__(self) -> None:
+            super().__init__()
+            self.active = 0
+            self.most = 0
+            self.guard = threading.Lock()
+
+        def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+            with self.guard:
+                self.active += 1
+                self.most = max(self.most, self.active)
+            time.sleep(0.02)
+            try:
+                return super().embed_batch(texts)
+            finally:
+                with self.guard:
+                    self.active -= 1
+
+    inner = Slow()
+    cache = CachingEmbedder(inner)
+    threads = [threading.Thread(target=cache.embed_batch, args=([f"text {i}"],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert inner.most == 1 and len(cache) == 8

@@ -59,6 +59,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "insight_search.mentions",
         "insight_search.funding",
         "insight_search.paths",
+        "insight_search.memory",
     ),
     "edges": ("insight_search.cli", "insight_search.api", "insight_search.mcp_server"),
 }

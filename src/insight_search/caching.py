@@ -24,7 +24,9 @@ HIGHLIGHT_CACHE_SIZE = 20_000  # chunk texts (Punkt + stemming cost about 0.6 ms
 class CachingEmbedder:
     """An :class:`Embedder` that remembers the vectors of the last ``maxsize`` texts (LRU, thread-safe).
 
-    A batch makes one ``embed_batch`` call on ``inner`` for all its texts not seen yet (each once)."""
+    A batch makes one ``embed_batch`` call on ``inner`` for all its texts not seen yet (each once). The calls
+    on ``inner`` run one at a time: concurrent requests share the CPU anyway, and each concurrent model call
+    would hold its own activations (a soak with 8 clients grew the server by gigabytes without this)."""
 
     def __init__(self, inner: Embedder, maxsize: int = VECTOR_CACHE_SIZE) -> None:
         if maxsize < 1:
@@ -33,6 +35,7 @@ class CachingEmbedder:
         self.maxsize = maxsize
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._model = threading.Lock()  # one inference at a time
 
     # What the Embedder protocol declares, read from ``inner`` (it never changes).
     @property
@@ -69,7 +72,9 @@ class CachingEmbedder:
                     known[t] = v
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            fresh = {t: v.copy() for t, v in zip(missing, self.inner.embed_batch(missing), strict=True)}
+            with self._model:
+                vectors = self.inner.embed_batch(missing)
+            fresh = {t: v.copy() for t, v in zip(missing, vectors, strict=True)}
             known.update(fresh)
             with self._lock:
                 for t, v in fresh.items():

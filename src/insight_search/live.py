@@ -13,6 +13,7 @@ from insight_search.caching import CachingEmbedder, cached_sentence_terms
 from insight_search.config import Settings
 from insight_search.embedding import Embedder
 from insight_search.errors import InsightSearchError
+from insight_search.memory import release_freed
 from insight_search.search import Searcher, open_searcher
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class LiveSearcher:
             self._version = data.path
             self.reloads += 1
         logger.info("now serving index version %s", self.version)
+        release_freed()  # the old version's objects, once the requests holding it end
         return True
 
     def start_watching(self, interval_s: float = 2.0) -> None:

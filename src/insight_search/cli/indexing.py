@@ -137,6 +137,7 @@ def serve(
     from insight_search.api.guard import server_options
     from insight_search.embedding import make_embedder
     from insight_search.indexer import index_is_current
+    from insight_search.memory import limit_arenas
     from insight_search.service import Service
 
     settings = settings_for(index_dir)
@@ -163,6 +164,7 @@ def serve(
             )
             for p in report.problems:
                 console.print(f"skipped {p.path}: {p.reason}", highlight=False, markup=False)
+        limit_arenas()  # before the server's threads exist: a long-running server keeps few malloc arenas
         # Opened here, before the server starts: an index that cannot be served is one line and exit 2
         # (a damaged current version gives way to the newest intact older one, with a warning).
         service = Service.open(settings, embedder, fallback=True)
