@@ -1,8 +1,11 @@
-"""FastAPI app factory. Nothing is built at import: the model and the index load once, in the lifespan.
+"""FastAPI app factory. Nothing is built at import: the service (model and index) is opened once, by
+``serve`` before the server starts or else in the lifespan.
 
-Besides the routes (``api/routes.py``) the app serves the search page at ``/`` (``api/static/``), the MCP
-tools over streamable HTTP at ``/mcp``, and guards everything with the middleware of ``api/guard.py``:
-CORS (only the configured origins), rate limit per client address, API key (when configured), body size.
+Besides the routes (``api/routes.py``, generated from the operation table) the app serves the search page at
+``/`` (``api/static/``), the MCP tools over streamable HTTP at ``/mcp``, and guards everything with the
+middleware of ``api/guard.py``: HEAD as GET, security headers on every response, the Host check (DNS
+rebinding), CORS (only the configured origins), rate limit per client address, API key (when configured),
+body size. Domain errors become JSON ``{"detail": ...}`` with the status of :data:`HTTP_STATUS`.
 """
 
 from __future__ import annotations
