@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,3 +94,33 @@ def call(searcher, operation: str, filters=None, **values):  # type: ignore[no-u
     if held is None or held[0] is not searcher:
         held = _SERVICES[id(searcher)] = (searcher, service_for(searcher))
     return held[1].run(operation, values)  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def serve_in_thread(app, **options):  # type: ignore[no-untyped-def]
+    """Run ``app`` with a real uvicorn server in a thread (``options``: uvicorn.Config's, host and port
+    included; a free loopback port by default); yields its base URL and stops it afterwards."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    if "port" not in options:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            options["port"] = int(s.getsockname()[1])
+    options.setdefault("host", "127.0.0.1")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **options))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://{options['host']}:{options['port']}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -5,19 +5,15 @@ allowance; with the proxy in INSIGHT_SEARCH_TRUSTED_PROXIES it names the client.
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from insight_search.api import create_app
 from insight_search.api.guard import server_options
 from insight_search.config import Settings
 
-from .conftest import FakeEmbedder
+from .conftest import FakeEmbedder, serve_in_thread
 from .test_api import build_settings, free_port
 
 BURST = 3
@@ -32,23 +28,10 @@ def fake_built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Fake
     return settings, embedder
 
 
-@contextlib.contextmanager
-def serving(settings: Settings, embedder: FakeEmbedder) -> Iterator[str]:
+def serving(settings: Settings, embedder: FakeEmbedder) -> contextlib.AbstractContextManager[str]:
     settings = settings.model_copy(update={"port": free_port()})
     app = create_app(settings, embedder=embedder)  # the limits come from the settings, as in `serve`
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **server_options(settings)))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://{settings.host}:{settings.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    return serve_in_thread(app, **server_options(settings))  # type: ignore[no-any-return]
 
 
 def test_default_options_believe_no_forwarded_header() -> None:

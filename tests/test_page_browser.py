@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +16,13 @@ import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the [dev] extra")
 
-import uvicorn  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
 from insight_search.api import create_app  # noqa: E402
 from insight_search.config import Settings  # noqa: E402
 
-from .test_api import QUERY, XSS_ID, build_settings, free_port  # noqa: E402
+from .conftest import serve_in_thread  # noqa: E402
+from .test_api import QUERY, XSS_ID, build_settings  # noqa: E402
 
 pytestmark = pytest.mark.slow  # the real model, a real server and a browser
 
@@ -41,23 +39,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@contextlib.contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
+def serve(app: FastAPI) -> contextlib.AbstractContextManager[str]:
     """Run ``app`` with uvicorn in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    return serve_in_thread(app)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")

@@ -64,22 +64,14 @@ def chunk_document(doc: Document, max_words: int = 120) -> list[Chunk]:
             chunks.append(
                 Chunk(
                     chunk_id=cid,
-                    doc_id=doc.doc_id,
                     text=text,
-                    title=doc.title,
                     section=passage.section,
-                    source=doc.source,
                     passage_index=p_index,
                     start=start,
                     end=end,
                     year=year,
                     status=passage.status,
-                    country=doc.country,
-                    region=doc.region,
-                    agencies=doc.agencies,
-                    themes=doc.themes,
-                    outcome=doc.outcome,
-                    metadata=doc.metadata,
+                    **doc.chunk_fields(),
                 )
             )
     return chunks

@@ -125,6 +125,20 @@ class Document:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     funding: tuple[FundingRecord, ...] = ()
 
+    def chunk_fields(self) -> dict[str, Any]:
+        """What each chunk of this document carries from it (for filters, facets and citations)."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "country": self.country,
+            "region": self.region,
+            "agencies": self.agencies,
+            "themes": self.themes,
+            "outcome": self.outcome,
+            "metadata": self.metadata,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Chunk:

@@ -120,20 +120,12 @@ def chunk_from_dict(d: dict[str, Any], doc: Document, shared: Shared | None = No
     same = shared or Shared()
     return Chunk(
         chunk_id=d["chunk_id"],
-        doc_id=doc.doc_id,
         text=d["text"],
-        title=doc.title,
         section=same(section_name(d["section"])),
-        source=doc.source,
         passage_index=d["passage_index"],
         start=d["start"],
         end=d["end"],
         year=d["year"],
         status=same(d["status"]),
-        country=doc.country,
-        region=doc.region,
-        agencies=doc.agencies,
-        themes=doc.themes,
-        outcome=doc.outcome,
-        metadata=doc.metadata,
+        **doc.chunk_fields(),
     )
