@@ -59,3 +59,25 @@ def test_a_broken_new_version_is_not_served(tmp_path, settings, fake_embedder):
     (settings.index_dir / store.CURRENT).write_text(broken.name)
     assert not live.reload_if_changed()
     assert live.version == served and live.searcher.search(Query("care", k=1)).hits
+
+
+def test_a_swapped_out_version_is_released_once_no_request_holds_it(tmp_path, settings, fake_embedder):
+    """The memory of the old version goes back once the last request holding it is done, not at the swap."""
+    import gc
+
+    from insight_search.live import LiveSearcher
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Care systems in Monterrey were discussed in 2023.\n")
+    build_index([corpus], settings, fake_embedder)
+    live = LiveSearcher(settings, fake_embedder)
+    in_flight = live.searcher  # a request still running on the first version
+    (corpus / "b.txt").write_text("A second note about care services in 2024.\n")
+    build_index([corpus], settings, fake_embedder)
+    assert live.reload_if_changed() is True
+    assert live.release_retired() is False  # still held
+    del in_flight
+    gc.collect()
+    assert live.release_retired() is True
+    assert live.release_retired() is False  # released once

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from pathlib import Path
 
 from insight_search import embedding, store
@@ -34,6 +35,7 @@ class LiveSearcher:
         )
         self._searcher = first
         self._version: Path | None = first.data.path
+        self._retired: list[weakref.ref[Searcher]] = []  # swapped-out versions not yet released
         self._refused: Path | None = None  # a version that failed to load: not retried until CURRENT changes
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
@@ -70,13 +72,25 @@ class LiveSearcher:
                 logger.warning("new index version not loaded, still serving %s: %s", self.version, exc)
                 self._refused = latest
                 return False
+            self._retired.append(weakref.ref(self._searcher))
             self._searcher = Searcher(
                 data, self._embedder, self.settings, sentence_terms=self._sentence_terms
             )
             self._version = data.path
             self.reloads += 1
         logger.info("now serving index version %s", self.version)
-        release_freed()  # the old version's objects, once the requests holding it end
+        self.release_retired()
+        return True
+
+    def release_retired(self) -> bool:
+        """Once no request holds a swapped-out version any more, hand its memory back to the system (the
+        watcher calls this on every tick: a long request may keep the old version alive well after the swap).
+        True when a version was released."""
+        gone = [ref for ref in self._retired if ref() is None]
+        if not gone:
+            return False
+        self._retired = [ref for ref in self._retired if ref() is not None]
+        release_freed()
         return True
 
     def start_watching(self, interval_s: float = 2.0) -> None:
@@ -88,6 +102,7 @@ class LiveSearcher:
             while not self._stop.wait(interval_s):
                 try:
                     self.reload_if_changed()
+                    self.release_retired()
                 except Exception:  # the watcher must never die; the error is logged with its traceback
                     logger.exception("index watcher failed")
 
