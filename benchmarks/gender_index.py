@@ -6,6 +6,9 @@ Reports: documents, chunks, first build time and chunks/s, re-index time of the 
 speed-up), index size on disk (without the embedding cache, and the cache itself), peak resident memory, and
 in-process hybrid search latency p50/p95 over distinct queries taken from the data (sub-output titles cut to
 their first words, a fixed random sample), each query run once so the query cache cannot flatter the numbers.
+Search goes through the product's operation layer, as the CLI and the API call it: ``Service.open`` (the
+serving caches of ``live.LiveSearcher``) and ``service.run("search", {...})``, request parsing and the
+response model included.
 """
 
 from __future__ import annotations
@@ -24,25 +27,25 @@ from common import SHARED, dir_size, machine, percentiles, write_result  # noqa:
 from insight_search.config import Settings  # noqa: E402
 from insight_search.embedding import SentenceTransformerEmbedder  # noqa: E402
 from insight_search.indexer import CACHE_FILE, build_index  # noqa: E402
-from insight_search.models import Filters, Query  # noqa: E402
-from insight_search.search import Searcher, open_searcher  # noqa: E402
+from insight_search.service import Service  # noqa: E402
 from insight_search.store import current_version  # noqa: E402
 
 
-def measure_search(searcher: Searcher, n: int) -> tuple[list[float], list[float]]:
+def measure_search(service: Service, n: int) -> tuple[list[float], list[float]]:
     """Latency (ms) of ``n`` distinct queries, each run once; then each again with a year-range filter (its
-    vector then comes from the query cache, so the second list is the retrieval cost alone)."""
+    vector then comes from the service's query cache, so the second list is the retrieval cost alone)."""
     rng = random.Random(7)
-    titles = sorted({d.title.split(" (")[0] for d in searcher.data.documents.values()})
+    documents = service.index.searcher.data.documents
+    titles = sorted({d.title.split(" (")[0] for d in documents.values()})
     queries = [" ".join(t.split()[:8]) for t in rng.sample(titles, min(n, len(titles)))]
-    searcher.search(Query("warm-up query about care"))
+    service.run("search", {"q": "warm-up query about care"})
     plain, filtered = [], []
     for q in queries:
         t = time.perf_counter()
-        searcher.search(Query(q, k=10))
+        service.run("search", {"q": q, "k": 10})
         plain.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        searcher.search(Query(q + " ", k=10, filters=Filters(year_from=2021, year_to=2023)))
+        service.run("search", {"q": q + " ", "k": 10, "year_from": 2021, "year_to": 2023})
         filtered.append((time.perf_counter() - t) * 1000)
     return plain, filtered
 
@@ -64,18 +67,19 @@ def main() -> None:
     settings = Settings(index_dir=args.index_dir)
     embedder = SentenceTransformerEmbedder()
     if args.search_only:
-        searcher = open_searcher(settings, embedder)
-        plain, filtered = measure_search(searcher, args.queries)
+        service = Service.open(settings, embedder)
+        chunks = len(service.index.searcher.chunks)
+        plain, filtered = measure_search(service, args.queries)
         result = {
             "machine": machine(),
-            "chunks": len(searcher.chunks),
+            "chunks": chunks,
             "search_ms": percentiles(plain),
             "search_filtered_ms": percentiles(filtered),
             "distinct_queries": len(plain),
         }
         write_result("gender_search", result)
         print(
-            f"| {len(searcher.chunks):,} chunks | search p50/p95 {result['search_ms']['p50']:.1f} / "
+            f"| {chunks:,} chunks | search p50/p95 {result['search_ms']['p50']:.1f} / "
             f"{result['search_ms']['p95']:.1f} ms | filtered p50/p95 {result['search_filtered_ms']['p50']:.1f}"
             f" / {result['search_filtered_ms']['p95']:.1f} ms | {len(plain)} distinct queries |"
         )
@@ -85,9 +89,7 @@ def main() -> None:
     second = build_index(files, settings, embedder)
     version = current_version(args.index_dir)
     assert version is not None
-    searcher = open_searcher(settings, embedder)
-
-    plain, filtered = measure_search(searcher, args.queries)
+    plain, filtered = measure_search(Service.open(settings, embedder), args.queries)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
         "machine": machine(),

@@ -1,6 +1,7 @@
-"""HTTP latency and throughput of /search and /summarize with 1 and 8 concurrent clients.
+"""HTTP latency and throughput of /search and /summarize (and /timeline) with 1 and 8 concurrent clients.
 
     python benchmarks/http_load.py --index-dir /tmp/insight-gender-index [--seconds 30] [--port 8766]
+                                   [--routes /search,/summarize,/timeline] [--clients 1,8]
 
 Serves an existing index (build it first, e.g. with benchmarks/gender_index.py for the five gender exports)
 with `insight-search serve` on 127.0.0.1, then runs closed-loop async clients (httpx). Every request uses a
@@ -76,7 +77,16 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path, required=True)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--routes", default="/search,/summarize", help="comma list of /search, /summarize, /timeline"
+    )
+    parser.add_argument("--clients", default="1,8", help="comma list of concurrent client counts")
     args = parser.parse_args()
+    routes = [r.strip() for r in args.routes.split(",") if r.strip()]
+    unknown = set(routes) - {"/search", "/summarize", "/timeline"}
+    if unknown:
+        sys.exit(f"unknown routes: {', '.join(sorted(unknown))}")
+    client_counts = [int(c) for c in args.clients.split(",") if c.strip()]
     qs = queries(args.index_dir, 5000)
     exe = Path(sys.executable).with_name("insight-search")
     manifest = store.read_manifest(args.index_dir)
@@ -98,8 +108,8 @@ def main() -> None:
         ready = wait_ready(base, 300)
         source = itertools.cycle(qs)
         httpx.get(base + "/search", params={"q": "warm up"}, timeout=60)
-        for path in ("/search", "/summarize"):
-            for clients in (1, 8):
+        for path in routes:
+            for clients in client_counts:
                 rows.append(asyncio.run(load(base, path, clients, args.seconds, source)))
     finally:
         server.terminate()

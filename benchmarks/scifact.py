@@ -3,6 +3,7 @@ same local model, in one invocation, on the same claims.
 
     python benchmarks/scifact.py [--split test] [--backends torch,onnx-int8,static] [--no-txtai] [--no-http]
                                  [--warm-cache torch] [--latency-queries 300] [--out benchmarks/results/scifact.json]
+                                 [--work-dir DIR]
 
 The abstracts are written as JSONL (id, title, text) and indexed THROUGH THE PRODUCT: ``build_index`` over
 that file (the JSONL reader, chunking, the embedding backend, FAISS + BM25), then searched with the product's
@@ -87,6 +88,7 @@ def product_index(
     settings = Settings(
         index_dir=work / f"index-{backend}", embedding_backend=backend, model_cache_dir=MODEL_CACHE
     )
+    shutil.rmtree(settings.index_dir, ignore_errors=True)  # an index left by an earlier --work-dir run
     embedder = make_embedder(settings)
     _, load_ms = timed(
         lambda: embedder.embed_batch(["warm up the model"])
@@ -297,6 +299,12 @@ def main() -> None:
     )
     parser.add_argument("--latency-queries", type=int, default=300)
     parser.add_argument("--out", type=Path, default=RESULTS / "scifact.json")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="keep the JSONL and the indexes here (e.g. for http_load.py); default: a temporary folder",
+    )
     args = parser.parse_args()
     if not sd.SCIFACT_ZIP.exists():
         sys.exit(f"{sd.SCIFACT_ZIP} is absent: the shared data folder sits beside the repository")
@@ -318,8 +326,12 @@ def main() -> None:
     }
     quality_rows: list[dict[str, Any]] = []
     build_rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="scifact-") as tmp:
-        work = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.work_dir is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scifact-")))
+        else:
+            work = args.work_dir
+            work.mkdir(parents=True, exist_ok=True)
         jsonl = sd.write_jsonl(corpus, work / "scifact.jsonl")
         searchers: dict[str, Searcher] = {}
         for backend in backends:
