@@ -3,6 +3,7 @@
 A :class:`Service` is what the CLI, the HTTP API and the MCP server hold. It reads the searcher of the index
 version being served once per request (a reload in the middle never mixes two versions), signs pagination
 cursors with one secret for its whole life and binds each cursor to the index version it was made on, and
+shows source paths as ``settings.paths`` says. Its index handle (``live.LiveSearcher``) follows rebuilds and
 owns the caches that outlive a reload (query and sentence vectors, sentence splits for highlights).
 """
 
