@@ -76,7 +76,7 @@ def test_doc_policies_name_no_other_site(client: TestClient) -> None:
 
 
 def test_doc_files_are_public_like_the_page_files(fake_built: tuple[Settings, FakeEmbedder]) -> None:
-    """With an API key the docs need it, but their scripts (no index data) load without it, as /static does."""
+    """With an API key the docs need it, but their scripts (no index data) load without it, like /static."""
     settings, embedder = fake_built
     app = create_app(settings.model_copy(update={"api_key": "k"}), embedder=embedder, limits=NO_LIMITS)
     with client_for(app) as c:
