@@ -3,10 +3,11 @@
 
 Besides the routes (``api/routes.py``, generated from the operation table) the app serves the search page at
 ``/`` (``api/static/``), the API description at ``/docs`` (Swagger UI) and ``/redoc`` with their scripts and
-styles from the ``fastapi-offline`` package (under :data:`DOCS_ASSETS`: no CDN, so they work offline), the MCP tools over streamable HTTP at ``/mcp``, and guards everything with the
-middleware of ``api/guard.py``: HEAD as GET, security headers on every response, the Host check (DNS
-rebinding), CORS (only the configured origins), rate limit per client address, API key (when configured),
-body size. Domain errors become JSON ``{"detail": ...}`` with the status of :data:`HTTP_STATUS`.
+styles from the ``fastapi-offline`` package (under :data:`DOCS_ASSETS`: no CDN, so they work offline), the
+MCP tools over streamable HTTP at ``/mcp``, and guards everything with the middleware of ``api/guard.py``:
+HEAD as GET, security headers on every response, the Host check (DNS rebinding), CORS (only the configured
+origins), rate limit per client address, API key (when configured), body size. Domain errors become JSON
+``{"detail": ...}`` with the status of :data:`HTTP_STATUS`.
 """
 
 from __future__ import annotations

@@ -288,8 +288,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-# HTML without a policy of its own (the /docs and /redoc pages and the OAuth2 redirect page): their scripts and
-# styles come from this server (the fastapi-offline package's copies, nothing from a CDN), their inline
+# HTML without a policy of its own (the /docs and /redoc pages and the OAuth2 redirect page): their scripts
+# and styles come from this server (the fastapi-offline package's copies, nothing from a CDN), their inline
 # scripts are allowed by hash (computed from the page as it is sent); inline styles are allowed (Redoc writes
 # its styles at run time), and so are data: images (Swagger UI's icons) and blob: workers (Redoc's search).
 HTML_POLICY = (
