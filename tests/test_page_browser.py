@@ -356,8 +356,12 @@ def test_the_close_button_stays_in_sight_in_the_whole_document(browser: Any, bas
     search(page, QUERY)
     hits(page).nth(1).wait_for()
     hits(page).nth(1).locator("button", has_text="Open in context").click()
+    assert page.locator("#passage-title").inner_text().endswith("…")  # one short title in the head
+    assert page.locator("#passage-full-title").is_hidden()
     page.locator("#passage-document").click()
     page.locator("#document-body section").nth(3).wait_for()
+    full = page.locator("#passage-full-title").inner_text()  # the whole title above the whole document
+    assert len(full) > 100 and not re.search(r"\w\.\.\.$", full), full
     dialog = page.locator("#passage")
     assert dialog.evaluate("d => d.scrollHeight > 2 * d.clientHeight")  # a long document: the panel scrolls
     for where in ("0", "d.scrollHeight / 2", "d.scrollHeight"):

@@ -136,10 +136,15 @@ function yearLabel(x) {
   return x.year_end != null && x.year_end !== x.year ? x.year + "–" + x.year_end : String(x.year);
 }
 
-// A title on one line: readers cut long titles mid-word ("protecti..."); drop the cut word and cut at a word.
+// Readers cut long titles mid-word ("social protecti..."): drop the cut word.
+function cleanTitle(title) {
+  const t = String(title || "").trim();
+  return /(\.\.\.|…)$/.test(t) ? t.replace(/(\.\.\.|…)$/, "").replace(/\s+\S*$/, "").replace(/[\s,;:.-]+$/, "") + "…" : t;
+}
+
+// A title on one line: cut at a word.
 function shortTitle(title) {
-  let t = String(title || "").trim();
-  if (/(\.\.\.|…)$/.test(t)) t = t.replace(/(\.\.\.|…)$/, "").replace(/\s+\S*$/, "") + "…";
+  const t = cleanTitle(title);
   if (t.length <= SHORT_TITLE) return t;
   const cut = t.slice(0, SHORT_TITLE + 1).replace(/\s+\S*$/, "");
   return (cut.length > SHORT_TITLE / 2 ? cut : t.slice(0, SHORT_TITLE)).replace(/[\s,;:.…-]+$/, "") + "…";
@@ -429,12 +434,13 @@ async function loadTimeline() {
 
 let current = null; // { doc_id, passage_index, start, end } of what the panel shows
 
-function setPanelTitle(title) {
+// The panel's head shows the short title; the whole document also shows it in full above its passages.
+function setPanelTitle(title, full = false) {
   const short = shortTitle(title);
   $("passage-title").textContent = short;
   $("passage-title").title = title;
-  $("passage-full-title").textContent = title;
-  $("passage-full-title").hidden = short === title;
+  $("passage-full-title").textContent = cleanTitle(title);
+  $("passage-full-title").hidden = !full || short === cleanTitle(title);
 }
 
 function showPanel(title, x, text, start, end) {
@@ -495,7 +501,7 @@ async function showDocument() {
     });
     $("passage-body").replaceChildren();
     $("passage-document").hidden = true;
-    setPanelTitle(d.title);
+    setPanelTitle(d.title, true);
     if (cited) cited.scrollIntoView({ block: "center" });
   } catch (e) {
     box.replaceChildren(el("p", "Could not load the document: " + e.message));
