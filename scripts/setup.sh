@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv (if missing) and installs insight-search with the given extras, e.g. `scripts/setup.sh dev`.
-# torch is pinned to the 2.13.0 CPU build in pyproject.toml; everything comes from the package registry.
+# torch is pinned to the 2.13.0 CPU build in pyproject.toml; everything comes from the package registry, the
+# Swagger UI and ReDoc files of /docs and /redoc included (fastapi-offline: the server needs no CDN).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"

@@ -1,11 +1,16 @@
 """The search page in a real headless browser (Playwright driving Debian's chromium) against the real server
 (uvicorn on a free loopback port, real model, the sample corpus plus a document full of markup).
 
-Skipped with the reason when playwright or chromium is missing; scripts/test.sh installs chromium."""
+Skipped with the reason when playwright or chromium is missing; scripts/test.sh installs chromium. The
+screenshots stay in tests/artifacts/ (git-ignored) for a person to look at: search_page.png (a year chosen),
+search_page_results.png, search_page_year_filter.png, search_page_timeline.png, search_page_citation.png,
+search_page_document.png, search_page_empty_query.png, search_page_nothing_matched.png, search_page_spans.png,
+search_page_phone.png, docs.png and redoc.png."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,8 +80,43 @@ def open_page(browser: Any, base: str, **context: Any) -> tuple[Any, list[str]]:
     return page, errors
 
 
+@pytest.fixture(scope="module")
+def base(real_index: Settings, real_embedder: Any) -> Iterator[str]:
+    """One server for the tests that need no settings of their own."""
+    with serve(create_app(real_index, embedder=real_embedder)) as url:
+        yield url
+
+
 def hits(page: Any) -> Any:
     return page.locator("#results > li.hit")
+
+
+def search(page: Any, query: str) -> None:
+    page.fill("#q", query)
+    page.locator("#search-button").click()
+
+
+def shot(page: Any, name: str, **options: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), **options)
+
+
+def visible_in(page: Any, selector: str, container: str) -> bool:
+    """Whether the middle of ``selector`` lies inside ``container``'s visible box and is not covered."""
+    return bool(
+        page.evaluate(
+            """([sel, box]) => {
+                const e = document.querySelector(sel).getBoundingClientRect();
+                const c = document.querySelector(box).getBoundingClientRect();
+                const x = e.left + e.width / 2, y = e.top + e.height / 2;
+                if (!(x > c.left && x < c.right && y > c.top && y < c.bottom)) return false;
+                const hit = document.elementFromPoint(x, y);
+                const target = document.querySelector(sel);
+                return hit !== null && (hit === target || target.contains(hit));
+            }""",
+            [selector, container],
+        )
+    )
 
 
 def test_search_filter_timeline_and_citations(browser: Any, real_index: Settings, real_embedder: Any) -> None:
@@ -106,8 +146,7 @@ def test_search_filter_timeline_and_citations(browser: Any, real_index: Settings
         )
         assert "year_from=2023" in page.url
         assert page.locator("#year-facets button").count() >= 3  # the other years stay there to choose
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "search_page.png"), full_page=False)
+        shot(page, "search_page.png")
 
         # Timeline over all years: ascending, with a status line and cited sentences.
         page.locator("#clear-filters").click()
@@ -118,7 +157,7 @@ def test_search_filter_timeline_and_citations(browser: Any, real_index: Settings
         assert len(years) >= 3 and years == sorted(years)
         assert page.locator("#timeline .status").count() >= 1
         assert page.locator("#timeline li li a.cite").count() >= len(years)
-        page.screenshot(path=str(ARTIFACTS / "search_page_timeline.png"))
+        shot(page, "search_page_timeline.png")
 
         # Follow the first citation of the summary: the panel marks exactly that sentence.
         summary = httpx.get(base + "/summarize", params={"q": QUERY, "max_sentences": 5}).json()
@@ -128,7 +167,7 @@ def test_search_filter_timeline_and_citations(browser: Any, real_index: Settings
         cited = page.locator("#passage-body mark.cited")
         assert cited.inner_text() == summary["sentences"][0]["text"]
         assert page.evaluate("document.activeElement.id") == "passage-close"
-        page.screenshot(path=str(ARTIFACTS / "search_page_citation.png"))
+        shot(page, "search_page_citation.png")
         page.locator("#passage-document").click()
         page.locator("#document-body mark.cited").wait_for()
         assert page.locator("#document-body mark.cited").inner_text() == summary["sentences"][0]["text"]
@@ -174,4 +213,210 @@ def test_phone_width_and_api_key_prompt(browser: Any, real_index: Settings, real
         page.keyboard.press("Enter")
         hits(page).first.wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        page.screenshot(path=str(ARTIFACTS / "search_page_phone.png"))
+        shot(page, "search_page_phone.png")
+
+
+# ---------------------------------------------------------------- issue 11: the page as a person uses it
+
+
+def test_hits_of_one_document_show_its_title_once_and_short(browser: Any, base: str) -> None:
+    page, errors = open_page(browser, base, viewport={"width": 1280, "height": 1000})
+    search(page, QUERY)
+    hits(page).first.wait_for()
+    found = httpx.get(base + "/search", params={"q": QUERY, "k": 10}).json()["results"]
+    docs = [r["doc_id"] for r in found]
+    assert len(set(docs)) < len(docs)  # the sample corpus: several hits of one document in a row
+    titled = [hits(page).nth(i).locator("h3").count() == 1 for i in range(hits(page).count())]
+    assert titled == [i == 0 or docs[i] != docs[i - 1] for i in range(len(docs))]
+    first_title = page.locator("#results h3").first
+    line = float(first_title.evaluate("h => parseFloat(getComputedStyle(h).lineHeight)"))
+    for h in page.locator("#results h3").all():
+        text = h.inner_text()
+        assert h.bounding_box()["height"] < 1.5 * line, text  # one line
+        assert not re.search(r"\w\.\.\.$", text), text  # not cut mid-word ("protecti...")
+        assert len(text) <= 91, text
+        full = h.get_attribute("title")
+        assert full and full.startswith(text.rstrip("…")), (text, full)
+    assert page.locator("#results h3").count() == sum(titled) < len(docs)
+    page.locator("#summary > li").first.wait_for()
+    shot(page, "search_page_results.png")
+    assert errors == []
+
+
+def test_year_bar_is_a_chart_with_counts_the_missing_years_and_the_choice(browser: Any, base: str) -> None:
+    page, errors = open_page(browser, base, viewport={"width": 1280, "height": 1000})
+    search(page, QUERY)
+    hits(page).first.wait_for()
+    years = httpx.get(base + "/search", params={"q": QUERY, "k": 10}).json()["facets"]["years"]
+    assert years.get("unknown")  # the sample corpus has passages without a year
+    columns = page.locator("#year-facets .year-column")
+    shown = {c.locator(".year").inner_text(): int(c.locator(".count").inner_text()) for c in columns.all()}
+    assert shown == {("no year" if y == "unknown" else y): n for y, n in years.items()}
+    labels = [c.locator(".year").bounding_box() for c in columns.all()]
+    bars = [c.locator(".bar").bounding_box() for c in columns.all()]
+    # One baseline: every year label on one line, every bar standing on it, heights by count.
+    assert max(b["y"] for b in labels) - min(b["y"] for b in labels) < 1
+    assert max(b["y"] + b["height"] for b in bars) - min(b["y"] + b["height"] for b in bars) < 1
+    by_count = sorted(zip(shown.values(), (b["height"] for b in bars), strict=True))
+    assert [h for _, h in by_count] == sorted(h for _, h in by_count)
+    assert by_count[-1][1] > 3 * by_count[0][1] > 0
+    # Choosing a year: its column is marked (aria-pressed, a darker bar), the others stay to choose.
+    page.locator("#year-facets button[data-year='2021']").click()
+    page.wait_for_function("document.querySelector('#year-facets button[aria-pressed=true]') !== null")
+    pressed = page.locator("#year-facets button[aria-pressed=true]")
+    assert pressed.locator(".year").inner_text() == "2021"
+    colour = "el => getComputedStyle(el).backgroundColor"
+    other = page.locator("#year-facets button[data-year='2023'] .bar").evaluate(colour)
+    assert pressed.locator(".bar").evaluate(colour) != other
+    assert pressed.evaluate(colour) != page.locator("#year-facets button[data-year='2023']").evaluate(colour)
+    assert "2021 only" in page.locator("#year-facets").inner_text()
+    page.locator("#summary > li").first.wait_for()
+    page.wait_for_function("document.querySelector('[aria-busy=true]') === null")
+    shot(page, "search_page_year_filter.png")
+    assert errors == []
+
+
+def test_nothing_matched_says_so_and_an_empty_summary_is_a_sentence(browser: Any, base: str) -> None:
+    page, errors = open_page(browser, base, viewport={"width": 1280, "height": 900})
+    assert "Type what to look for" in page.locator("#results-view").inner_text()  # before any search
+    shot(page, "search_page_empty_query.png")
+    page.fill("#country", "Atlantis")
+    search(page, QUERY)
+    notice = page.locator("#nothing-matched")
+    notice.wait_for(state="visible")
+    assert httpx.get(base + "/search", params={"q": QUERY, "country": "Atlantis"}).json()["total"] == 0
+    assert hits(page).count() == 0
+    text = notice.inner_text()
+    assert "Nothing matched" in text and QUERY in text and "filters" in text
+    assert page.locator("#nothing-clear-filters").is_visible()
+    assert page.locator("#year-facets").is_hidden()  # no chart of nothing
+    page.locator("#summary-empty").wait_for(state="visible")
+    assert page.locator("#summary > li").count() == 0
+    assert "no passage matched" in page.locator("#summary-empty").inner_text().lower()
+    assert "No sentence matches" not in page.locator("#summary-panel").inner_text()
+    page.locator("#show-timeline").click()
+    page.locator("#timeline-empty").wait_for(state="visible")
+    assert page.locator("#timeline > li").count() == 0
+    page.locator("#show-results").click()
+    shot(page, "search_page_nothing_matched.png")
+    # Clearing the filters from the notice searches again, and finds.
+    page.locator("#nothing-clear-filters").click()
+    hits(page).first.wait_for()
+    page.locator("#summary > li").first.wait_for()
+    assert notice.is_hidden() and page.locator("#summary-empty").is_hidden()
+    assert errors == []
+
+
+def test_year_spans_and_composed_passages_are_labelled(browser: Any, base: str) -> None:
+    """A hit covering years shows "2023–2024"; a composed one says where it comes from. The server's hits are
+    changed on their way to the page (the fields come from the UN INFO and funding readers)."""
+    page, errors = open_page(browser, base, viewport={"width": 1280, "height": 1000})
+    notes = {1: "funding", 2: "partners", 3: "sub_output"}
+
+    def change(route: Any) -> None:
+        response = route.fetch()
+        body = response.json()
+        for i, r in enumerate(body["results"]):
+            if i == 0:
+                r["year_end"] = r["year"] + 1
+            if i == 4:
+                r["year_end"] = r["year"]  # one year
+            if i in notes:
+                r["composed"], r["section"] = True, notes[i]
+        route.fulfill(response=response, json=body)
+
+    page.route(re.compile(r"/search\?"), change)
+    search(page, QUERY)
+    hits(page).first.wait_for()
+    metas = page.locator("#results .meta").all_inner_texts()
+    year = httpx.get(base + "/search", params={"q": QUERY, "k": 10}).json()["results"][0]["year"]
+    assert metas[0].startswith(f"{year}–{year + 1} · ")
+    assert re.match(r"\d{4} · ", metas[4])
+    expected = {
+        1: "from the funding table",
+        2: "from the partner list",
+        3: "composed from the record's fields",
+    }
+    for i in range(len(metas)):
+        note = hits(page).nth(i).locator(".composed")
+        if i in expected:
+            assert note.inner_text() == expected[i]
+        else:
+            assert note.count() == 0
+    hits(page).nth(1).locator("button", has_text="Open in context").click()
+    page.locator("#passage").wait_for(state="visible")
+    assert page.locator("#passage-meta .composed").inner_text() == "from the funding table"
+    page.keyboard.press("Escape")
+    shot(page, "search_page_spans.png")
+    assert errors == []
+
+
+def test_the_close_button_stays_in_sight_in_the_whole_document(browser: Any, base: str) -> None:
+    page, errors = open_page(browser, base, viewport={"width": 1280, "height": 800})
+    search(page, QUERY)
+    hits(page).nth(1).wait_for()
+    hits(page).nth(1).locator("button", has_text="Open in context").click()
+    assert page.locator("#passage-title").inner_text().endswith("…")  # one short title in the head
+    assert page.locator("#passage-full-title").is_hidden()
+    page.locator("#passage-document").click()
+    page.locator("#document-body section").nth(3).wait_for()
+    full = page.locator("#passage-full-title").inner_text()  # the whole title above the whole document
+    assert len(full) > 100 and not re.search(r"\w\.\.\.$", full), full
+    dialog = page.locator("#passage")
+    assert dialog.evaluate("d => d.scrollHeight > 2 * d.clientHeight")  # a long document: the panel scrolls
+    for where in ("0", "d.scrollHeight / 2", "d.scrollHeight"):
+        dialog.evaluate(f"d => {{ d.scrollTop = {where}; }}")
+        page.wait_for_timeout(50)
+        assert visible_in(page, "#passage-close", "#passage"), where
+    shot(page, "search_page_document.png")
+    page.locator("#passage-close").click()
+    dialog.wait_for(state="hidden")
+    assert errors == []
+
+
+def test_api_docs_render_offline(browser: Any, base: str) -> None:
+    """/docs (Swagger UI) and /redoc render the operations under their real Content-Security-Policy, every
+    request going to this server: requests elsewhere are refused and recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    outside: list[str] = []
+    requested: list[str] = []
+
+    def only_here(route: Any) -> None:
+        url = route.request.url
+        requested.append(url)
+        if url.startswith(base + "/") or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", only_here)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    operations = [
+        op
+        for ops in httpx.get(base + "/openapi.json").json()["paths"].values()
+        for op in ops.values()
+        if isinstance(op, dict) and "operationId" in op
+    ]
+    page.goto(base + "/docs")
+    page.locator("#swagger-ui .opblock").first.wait_for(timeout=20_000)
+    assert page.locator("#swagger-ui .opblock").count() == len(operations) >= 8
+    assert page.locator("#swagger-ui .opblock-summary-path", has_text="/search").count() >= 1
+    assert "insight-search" in page.locator("#swagger-ui .info .title").inner_text()
+    page.locator("#swagger-ui .opblock-summary-path", has_text="/search").first.click()
+    page.locator("#swagger-ui .opblock.is-open .parameters").first.wait_for()
+    shot(page, "docs.png")
+    page.goto(base + "/redoc")
+    page.locator("redoc [data-section-id^='operation/']").first.wait_for(timeout=30_000)
+    assert page.locator("redoc [data-section-id^='operation/']").count() >= len(operations) // 2
+    shot(page, "redoc.png")
+    context.close()
+    assert any("swagger-ui-bundle.js" in u for u in requested) and any("redoc" in u for u in requested)
+    assert outside == []
+    # ReDoc's bundle names one image elsewhere (its logo, cdn.redoc.ly): the policy refuses it before any
+    # request. Any other error (a script or style of this server refused, a failed load) fails the test.
+    refused_elsewhere = re.compile(r"^console: Loading the image 'https://cdn\.redoc\.ly/[^']+' violates")
+    assert [e for e in errors if not refused_elsewhere.match(e)] == []

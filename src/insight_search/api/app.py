@@ -2,10 +2,12 @@
 ``serve`` before the server starts or else in the lifespan.
 
 Besides the routes (``api/routes.py``, generated from the operation table) the app serves the search page at
-``/`` (``api/static/``), the MCP tools over streamable HTTP at ``/mcp``, and guards everything with the
-middleware of ``api/guard.py``: HEAD as GET, security headers on every response, the Host check (DNS
-rebinding), CORS (only the configured origins), rate limit per client address, API key (when configured),
-body size. Domain errors become JSON ``{"detail": ...}`` with the status of :data:`HTTP_STATUS`.
+``/`` (``api/static/``), the API description at ``/docs`` (Swagger UI) and ``/redoc`` with their scripts and
+styles from the ``fastapi-offline`` package (under :data:`DOCS_ASSETS`: no CDN, so they work offline), the
+MCP tools over streamable HTTP at ``/mcp``, and guards everything with the middleware of ``api/guard.py``:
+HEAD as GET, security headers on every response, the Host check (DNS rebinding), CORS (only the configured
+origins), rate limit per client address, API key (when configured), body size. Domain errors become JSON
+``{"detail": ...}`` with the status of :data:`HTTP_STATUS`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -50,6 +53,10 @@ from insight_search.requests import describe_errors, request_models
 from insight_search.service import Service
 
 logger = logging.getLogger(__name__)
+
+# Where the Swagger UI and ReDoc files are served: under /static/, so that they are public like the page's own
+# files (they hold no index data). Mounted before /static itself, so this prefix is matched first.
+DOCS_ASSETS = "/static/docs"
 
 # Domain errors -> HTTP status, most specific first. Input faults are 4xx; server faults (no index, a corrupt
 # one, another model, a missing model, a build holding the folder) are 503; anything else is a 500.
@@ -110,7 +117,10 @@ def create_app(
     async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         await app.state.mcp_endpoint(scope, receive, send)
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
+        # No call to the online validator (its badge is an image from another site).
+        swagger_ui_parameters={"validatorUrl": None},
         title="insight-search",
         version=__version__,
         description=(

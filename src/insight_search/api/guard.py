@@ -288,16 +288,14 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-# HTML without a policy of its own (FastAPI's /docs and /redoc pages and the OAuth2 redirect page): their
-# scripts and styles come from the jsDelivr CDN, their inline scripts are allowed by hash (computed from the
-# page as it is sent); inline styles are allowed (Redoc writes its styles at run time).
+# HTML without a policy of its own (the /docs and /redoc pages and the OAuth2 redirect page): their scripts
+# and styles come from this server (the fastapi-offline package's copies, nothing from a CDN), their inline
+# scripts are allowed by hash (computed from the page as it is sent); inline styles are allowed (Redoc writes
+# its styles at run time), and so are data: images (Swagger UI's icons) and blob: workers (Redoc's search).
 HTML_POLICY = (
-    "default-src 'none'; script-src 'self' https://cdn.jsdelivr.net{hashes}; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "connect-src 'self'; worker-src blob:; object-src 'none'; base-uri 'none'; form-action 'none'; "
-    "frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; font-src 'self' data:; "
+    "img-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
 )
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 

@@ -112,7 +112,8 @@ function appendCited(parent, text, start, end, pattern) {
 
 // ---------------------------------------------------------------- state
 
-const state = { q: "", params: {}, pattern: null, cursor: null, view: "results", loaded: { timeline: false } };
+const state = { q: "", params: {}, pattern: null, cursor: null, view: "results", loaded: { timeline: false }, lastDoc: null };
+const SHORT_TITLE = 90; // characters of a title shown above a group of hits (the whole title is its tooltip)
 
 function formParams() {
   const p = {};
@@ -129,10 +130,48 @@ function setStatus(text, isError = false) {
   s.classList.toggle("error", isError);
 }
 
+// "2023", or "2023–2024" for a passage that covers a span of years.
+function yearLabel(x) {
+  if (x.year == null) return null;
+  return x.year_end != null && x.year_end !== x.year ? x.year + "–" + x.year_end : String(x.year);
+}
+
+// Readers cut long titles mid-word ("social protecti..."): drop the cut word.
+function cleanTitle(title) {
+  const t = String(title || "").trim();
+  return /(\.\.\.|…)$/.test(t) ? t.replace(/(\.\.\.|…)$/, "").replace(/\s+\S*$/, "").replace(/[\s,;:.-]+$/, "") + "…" : t;
+}
+
+// A title on one line: cut at a word.
+function shortTitle(title) {
+  const t = cleanTitle(title);
+  if (t.length <= SHORT_TITLE) return t;
+  const cut = t.slice(0, SHORT_TITLE + 1).replace(/\s+\S*$/, "");
+  return (cut.length > SHORT_TITLE / 2 ? cut : t.slice(0, SHORT_TITLE)).replace(/[\s,;:.…-]+$/, "") + "…";
+}
+
+// A passage the reader composed from a record's fields (not a quote of the source).
+function composedNote(x) {
+  if (!x.composed) return null;
+  if (x.section === "funding") return "from the funding table";
+  if (x.section === "partners") return "from the partner list";
+  return "composed from the record's fields";
+}
+
 function metaLine(x) {
-  const parts = [x.year, x.country, x.section ? x.section.replace(/_/g, " ") : null];
+  const parts = [yearLabel(x), x.country, x.section ? x.section.replace(/_/g, " ") : null];
   const src = x.source ? x.source.path.split("/").pop() + (x.source.row ? " row " + x.source.row : "") : null;
   return [...parts, src].filter((v) => v != null && v !== "").join(" · ");
+}
+
+function metaElement(x, tag = "p") {
+  const m = el(tag, metaLine(x), "meta");
+  const note = composedNote(x);
+  if (note) {
+    m.append(document.createTextNode(" · "));
+    m.append(el("span", note, "composed"));
+  }
+  return m;
 }
 
 function saveToUrl() {
@@ -169,26 +208,54 @@ async function loadFacets() {
   }
 }
 
+// The passages per year as a bar chart: a column per year (count above its bar, the year below), the passages
+// without a year as a last column; choosing a year filters on it, choosing it again removes the filter.
 function renderYearFacets(years) {
   const box = $("year-facets");
   box.replaceChildren();
   const known = Object.entries(years).filter(([y]) => /^\d{4}$/.test(y)).sort(([a], [b]) => a.localeCompare(b));
-  const max = Math.max(1, ...known.map(([, n]) => n));
-  const active = state.params.year_from && state.params.year_from === state.params.year_to ? state.params.year_from : null;
-  for (const [year, n] of known) {
-    const b = el("button");
-    b.type = "button";
-    b.setAttribute("aria-pressed", String(year === active));
-    b.title = year === active ? "Remove the year filter" : "Only " + year;
-    b.append(el("span", year + " (" + n + ")"));
+  const unknown = years.unknown || 0;
+  box.hidden = !known.length && !unknown;
+  if (box.hidden) return;
+  const max = Math.max(1, unknown, ...known.map(([, n]) => n));
+  const { year_from: from, year_to: to } = state.params;
+  const active = from && from === to ? from : null;
+  const column = (label, n, tag) => {
+    const c = el(tag, null, "year-column");
+    c.append(el("span", String(n), "count"));
     const bar = el("span", null, "bar");
-    bar.style.height = Math.round(4 + (36 * n) / max) + "px";
-    bar.setAttribute("aria-hidden", "true");
-    b.append(bar);
+    bar.style.height = Math.max(2, Math.round((100 * n) / max)) + "%";
+    const track = el("span", null, "track");
+    track.setAttribute("aria-hidden", "true");
+    track.append(bar);
+    c.append(track);
+    c.append(el("span", label, "year"));
+    return c;
+  };
+  const chart = el("div", null, "year-chart");
+  for (const [year, n] of known) {
+    const b = column(year, n, "button");
+    b.type = "button";
+    b.dataset.year = year;
+    b.setAttribute("aria-pressed", String(year === active));
+    if (!active && (from || to) && (!from || year >= from) && (!to || year <= to)) b.classList.add("in-range");
+    b.setAttribute("aria-label", year + ": " + n + (n === 1 ? " passage" : " passages"));
+    b.title = year === active ? "Remove the year filter" : "Only " + year;
     b.addEventListener("click", () => setYear(year === active ? null : year));
-    box.append(b);
+    chart.append(b);
   }
-  if (years.unknown) box.append(el("span", "no year: " + years.unknown, "unknown"));
+  if (unknown) {
+    const c = column("no year", unknown, "div");
+    c.classList.add("unknown");
+    c.setAttribute("role", "img");
+    c.setAttribute("aria-label", "no year: " + unknown + (unknown === 1 ? " passage" : " passages"));
+    c.title = "Passages without a year (a year filter leaves them out)";
+    chart.append(c);
+  }
+  box.append(chart);
+  const caption = el("p", "Matching passages per year; a passage that covers several years counts in each.", "hint");
+  if (active) caption.textContent = "Showing " + active + " only: choose it again to show every year.";
+  box.append(caption);
 }
 
 function setYear(year) {
@@ -221,10 +288,18 @@ function renderSuggestions(facets) {
 
 // ---------------------------------------------------------------- results
 
-function renderHit(r) {
+// A hit; the hits that follow one of the same document go under its title (class "same-document").
+function renderHit(r, sameDocument) {
   const li = el("li", null, "hit");
-  li.append(el("h3", r.title));
-  li.append(el("p", metaLine(r), "meta"));
+  li.dataset.doc = r.doc_id;
+  if (sameDocument) {
+    li.classList.add("same-document");
+  } else {
+    const h = el("h3", shortTitle(r.title), "doc-title");
+    h.title = r.title;
+    li.append(h);
+  }
+  li.append(metaElement(r));
   const p = el("p", null, "highlight");
   appendMarked(p, r.highlight, state.pattern);
   li.append(p);
@@ -249,8 +324,14 @@ async function loadResults(append) {
   if (append && state.cursor) params.cursor = state.cursor;
   const out = await api("/search", params);
   const list = $("results");
-  if (!append) list.replaceChildren();
-  for (const r of out.results) list.append(renderHit(r));
+  if (!append) {
+    list.replaceChildren();
+    state.lastDoc = null;
+  }
+  for (const r of out.results) {
+    list.append(renderHit(r, r.doc_id === state.lastDoc));
+    state.lastDoc = r.doc_id;
+  }
   state.cursor = out.next_cursor;
   $("more").hidden = !out.next_cursor;
   if (!append) {
@@ -259,19 +340,40 @@ async function loadResults(append) {
     const years = year_from || year_to ? (await api("/facets", { q: state.q, ...others })).years : out.facets.years;
     renderYearFacets(years);
     renderSuggestions(out.facets);
-    const shown = out.results.length;
+    const nothing = out.total === 0 || !out.results.length;
+    showNothingMatched(nothing);
     setStatus(
-      shown
-        ? out.total + " matching passages for “" + state.q + "”"
-        : "Nothing found for “" + state.q + "”" + (Object.keys(state.params).length ? " with these filters" : ""),
+      nothing
+        ? "Nothing matched “" + state.q + "”" + (Object.keys(state.params).length ? " with these filters" : "") + "."
+        : out.total + (out.total === 1 ? " matching passage" : " matching passages") + " for “" + state.q + "”",
     );
   }
+}
+
+// The notice when no passage matched: what was asked, and what to try.
+function showNothingMatched(nothing) {
+  const box = $("nothing-matched");
+  box.hidden = !nothing;
+  if (!nothing) return;
+  const filters = Object.keys(state.params).length > 0;
+  $("nothing-matched-text").textContent =
+    "No passage matched “" + state.q + "”" + (filters ? " with these filters" : "") + ". " +
+    (filters ? "Loosen the filters (a wider span of years, another country or agency) or reword the query." :
+      "Reword the query: other or fewer words, or words the reports would use.");
+  $("nothing-clear-filters").hidden = !filters;
+}
+
+// An empty list gets a sentence in `note` (a <p> beside it) instead of a numbered item.
+function showEmpty(note, text) {
+  const p = $(note);
+  p.textContent = text || "";
+  p.hidden = !text;
 }
 
 // ---------------------------------------------------------------- summary and timeline (cited sentences)
 
 function citeLink(s) {
-  const a = el("a", "[" + [s.year, s.country].filter((v) => v != null).join(", ") + "]", "cite");
+  const a = el("a", "[" + [yearLabel(s), s.country].filter((v) => v != null).join(", ") + "]", "cite");
   a.href = "/chunks/" + encodeURIComponent(s.chunk_id);
   a.title = "Open the source: " + s.title;
   a.addEventListener("click", (ev) => {
@@ -292,14 +394,23 @@ function renderSentence(s) {
 async function loadSummary() {
   const list = $("summary");
   list.replaceChildren();
+  showEmpty("summary-empty", "");
   const out = await api("/summarize", { q: state.q, max_sentences: 5, ...state.params });
   for (const s of out.sentences) list.append(renderSentence(s));
-  if (!out.sentences.length) list.append(el("li", "No sentence matches."));
+  if (!out.sentences.length) {
+    showEmpty(
+      "summary-empty",
+      out.passages_considered
+        ? "No summary: no sentence of the matching passages can be quoted for this query."
+        : "No summary: no passage matched.",
+    );
+  }
 }
 
 async function loadTimeline() {
   const list = $("timeline");
   list.replaceChildren();
+  showEmpty("timeline-empty", "");
   const out = await api("/timeline", { q: state.q, sentences_per_year: 3, ...state.params });
   for (const y of out.years) {
     const li = el("li");
@@ -315,7 +426,7 @@ async function loadTimeline() {
     li.append(ol);
     list.append(li);
   }
-  if (!out.years.length) list.append(el("li", "No passage with a year matches."));
+  if (!out.years.length) showEmpty("timeline-empty", "No timeline: no matching passage has a year.");
   state.loaded.timeline = true;
 }
 
@@ -323,9 +434,18 @@ async function loadTimeline() {
 
 let current = null; // { doc_id, passage_index, start, end } of what the panel shows
 
-function showPanel(title, meta, text, start, end) {
-  $("passage-title").textContent = title;
-  $("passage-meta").textContent = meta;
+// The panel's head shows the short title; the whole document also shows it in full above its passages.
+function setPanelTitle(title, full = false) {
+  const short = shortTitle(title);
+  $("passage-title").textContent = short;
+  $("passage-title").title = title;
+  $("passage-full-title").textContent = cleanTitle(title);
+  $("passage-full-title").hidden = !full || short === cleanTitle(title);
+}
+
+function showPanel(title, x, text, start, end) {
+  setPanelTitle(title);
+  $("passage-meta").replaceWith(Object.assign(metaElement(x), { id: "passage-meta" }));
   const body = $("passage-body");
   body.replaceChildren();
   const mark = appendCited(body, text, start, end, state.pattern);
@@ -340,7 +460,7 @@ function showPanel(title, meta, text, start, end) {
 // A search hit: its chunk is in hand.
 function openPassage(r, span) {
   current = { doc_id: r.doc_id, passage_index: r.passage_index, start: span ? r.start + span.start : -1, end: span ? r.start + span.end : -1 };
-  showPanel(r.title, metaLine(r), r.text, span ? span.start : -1, span ? span.end : -1);
+  showPanel(r.title, r, r.text, span ? span.start : -1, span ? span.end : -1);
 }
 
 // A cited sentence: fetch its chunk; sentence offsets are in the passage, the chunk starts at chunk.start.
@@ -354,7 +474,7 @@ async function openCitation(s) {
       end = start + s.text.length;
     }
     current = { doc_id: c.doc_id, passage_index: c.passage_index, start: s.start, end: s.end };
-    showPanel(c.title, metaLine(c), c.text, start, end);
+    showPanel(c.title, c, c.text, start, end);
   } catch (e) {
     setStatus("Could not open the passage: " + e.message, true);
   }
@@ -369,7 +489,10 @@ async function showDocument() {
     let cited = null;
     d.passages.forEach((p, i) => {
       const sec = el("section");
-      sec.append(el("h3", [p.label || p.section.replace(/_/g, " "), p.year, p.status].filter((v) => v != null && v !== "").join(" · ")));
+      const head = el("h3", [p.label || p.section.replace(/_/g, " "), yearLabel(p), p.status].filter((v) => v != null && v !== "").join(" · "));
+      const note = composedNote(p);
+      if (note) head.append(document.createTextNode(" · "), el("span", note, "composed"));
+      sec.append(head);
       const para = el("p");
       if (i === current.passage_index) cited = appendCited(para, p.text, current.start, current.end, state.pattern);
       else appendMarked(para, p.text, state.pattern);
@@ -378,7 +501,7 @@ async function showDocument() {
     });
     $("passage-body").replaceChildren();
     $("passage-document").hidden = true;
-    $("passage-title").textContent = d.title;
+    setPanelTitle(d.title, true);
     if (cited) cited.scrollIntoView({ block: "center" });
   } catch (e) {
     box.replaceChildren(el("p", "Could not load the document: " + e.message));
@@ -418,6 +541,7 @@ async function runSearch() {
     return;
   }
   state.q = q;
+  $("intro").hidden = true;
   state.params = formParams();
   state.pattern = termPattern(queryTerms(q));
   state.cursor = null;
@@ -438,6 +562,7 @@ function init() {
     for (const id of FILTERS) $(id).value = "";
     if (state.q) runSearch();
   });
+  $("nothing-clear-filters").addEventListener("click", () => $("clear-filters").click());
   $("more").addEventListener("click", () => withStatus(loadResults(true), $("results-view")));
   $("show-results").addEventListener("click", () => setView("results"));
   $("show-timeline").addEventListener("click", () => setView("timeline"));
