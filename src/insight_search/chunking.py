@@ -72,6 +72,7 @@ def chunk_document(doc: Document, max_words: int = 120) -> list[Chunk]:
                     year=year,
                     status=passage.status,
                     **doc.chunk_fields(),
+                    composed=passage.composed,
                 )
             )
     return chunks

@@ -71,13 +71,16 @@ class SourceRef:
 class Passage:
     """A coherent piece of a document (outcome statement, one year's progress note...).
 
-    Chunks never cross a passage."""
+    Chunks never cross a passage. ``composed`` passages hold text the reader wrote from the source's fields
+    ("X contributed $267,469 in 2021 to this outcome.", "Contributing partners: A; B"), not a quote: they are
+    searchable but never quoted as summary or timeline sentences."""
 
     text: str
     section: str  # a :class:`Section` value, or a reader's own name (a Markdown heading)
     year: int | None = None
     status: str | None = None  # outcome status stated by a progress note, e.g. "not achieved"
     label: str | None = None  # the reader's own label, e.g. "2023 Narrative" or "Output 5.1.3"
+    composed: bool = False  # the reader wrote this text from fields (a funding-table row, a partner list)
 
 
 # The kinds of money a FundingRecord states: an outcome page's partner contribution, UN INFO's yearly
@@ -161,6 +164,7 @@ class Chunk:
     themes: tuple[str, ...] = ()
     outcome: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    composed: bool = False  # from a composed passage (see :class:`Passage`): not the source's own words
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,7 @@ class Citation:
     source: SourceRef
     year: int | None = None
     country: str | None = None
+    composed: bool = False  # the cited chunk is composed (summaries and timelines never cite one)
 
 
 @dataclass(frozen=True)

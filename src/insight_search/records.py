@@ -60,6 +60,7 @@ def document_from_dict(d: dict[str, Any], shared: Shared | None = None) -> Docum
                 p.get("year"),
                 same(p.get("status")),
                 same(p.get("label")),
+                composed=bool(p.get("composed", False)),  # absent in indexes written before it existed
             )
             for p in d["passages"]
         ),
@@ -113,7 +114,10 @@ _CHUNK_FIELDS = ("chunk_id", "doc_id", "text", "section", "passage_index", "star
 
 
 def chunk_to_dict(c: Chunk) -> dict[str, Any]:
-    return {f: getattr(c, f) for f in _CHUNK_FIELDS}
+    d = {f: getattr(c, f) for f in _CHUNK_FIELDS}
+    if c.composed:  # written only when true: most chunks are quotes, and older lines lack the key
+        d["composed"] = True
+    return d
 
 
 def chunk_from_dict(d: dict[str, Any], doc: Document, shared: Shared | None = None) -> Chunk:
@@ -128,4 +132,5 @@ def chunk_from_dict(d: dict[str, Any], doc: Document, shared: Shared | None = No
         year=d["year"],
         status=same(d["status"]),
         **doc.chunk_fields(),
+        composed=bool(d.get("composed", False)),
     )

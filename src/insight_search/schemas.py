@@ -66,6 +66,12 @@ class ChunkOut(BaseModel):
     passage_index: int
     start: int
     end: int
+    composed: bool = Field(
+        False,
+        description="The reader composed this text from the source's fields (a funding-table row when "
+        "`section` is `funding`, a partner list when it is `partners`): searchable, never a verbatim quote. "
+        "The funding records themselves: the funding operation with this `doc_id` (and `year`)",
+    )
 
     @classmethod
     def of(cls, c: Chunk) -> ChunkOut:
@@ -87,6 +93,7 @@ class ChunkOut(BaseModel):
             passage_index=c.passage_index,
             start=c.start,
             end=c.end,
+            composed=c.composed,
         )
 
 
@@ -140,6 +147,7 @@ class SentenceOut(BaseModel):
     start: int = Field(description="Character offset of the sentence in its passage")
     end: int
     score: float
+    composed: bool = Field(False, description="Always false: summaries and timelines quote only the source")
 
     @classmethod
     def of(cls, s: SummarySentence) -> SentenceOut:
@@ -155,6 +163,7 @@ class SentenceOut(BaseModel):
             start=s.start,
             end=s.end,
             score=s.score,
+            composed=c.composed,
         )
 
 
@@ -219,6 +228,7 @@ class MentionOut(BaseModel):
     section: str
     source: SourceOut
     spans: list[tuple[int, int]] = Field(description="Character offsets of each match in text")
+    composed: bool = Field(False, description="The reader composed this text from fields (see ChunkOut)")
 
 
 class MentionsOut(BaseModel):
@@ -249,6 +259,7 @@ class MentionsOut(BaseModel):
                     section=x.chunk.section,
                     source=SourceOut.of(x.chunk.source),
                     spans=list(x.spans),
+                    composed=x.chunk.composed,
                 )
                 for x in m.mentions
             ],
@@ -320,6 +331,7 @@ class PassageOut(BaseModel):
     year: int | None = None
     status: str | None = None
     label: str | None = None
+    composed: bool = False
 
 
 class DocumentOut(BaseModel):

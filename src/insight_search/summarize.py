@@ -1,6 +1,7 @@
 """Query-focused extractive summaries and year-by-year timelines over the passages that match a query.
 
 Sentences are whole and verbatim; each carries its citation and its character offsets in its passage.
+Composed passages (``Chunk.composed``: text a reader wrote from table fields) are never quoted.
 The functions take the matching passages and an embedder, not a searcher: the caller finds the matches.
 Selection (centrality + query relevance + redundancy removal) is ``sentence_ranking.select_sentences``
 over sentence embeddings; this module gathers the evidence and puts the chosen sentences in order
@@ -42,6 +43,7 @@ def citation(chunk: Chunk) -> Citation:
         source=chunk.source,
         year=chunk.year,
         country=chunk.country,
+        composed=chunk.composed,
     )
 
 
@@ -49,6 +51,8 @@ def _candidates(chunks: Sequence[Chunk]) -> list[_Candidate]:
     out: list[_Candidate] = []
     seen: set[str] = set()
     for rank, chunk in enumerate(chunks):
+        if chunk.composed:  # the reader wrote it from table fields: never quoted as the source's words
+            continue
         for s, e in sentence_spans(chunk.text):
             text = chunk.text[s:e]
             key = " ".join(text.lower().split())

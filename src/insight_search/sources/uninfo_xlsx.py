@@ -3,7 +3,9 @@
 One sheet, one row per sub-output. Each row becomes one :class:`Document` whose passages are the results
 chain (strategic priority, outcome, output, sub-output), the description, the marker narratives, the partners
 and the yearly progress notes (``YYYY Narrative``: section ``progress_note``, label "YYYY Narrative", each
-passage carrying its year). ``YYYY Required``, ``YYYY Available`` and ``YYYY Expenditure`` become
+passage carrying its year). Every passage is a cell's text except the partners passage, which the reader
+composes from the two partner cells ("Contributing partners: A; B. Implementation partners: C") and marks
+``composed``. ``YYYY Required``, ``YYYY Available`` and ``YYYY Expenditure`` become
 :class:`FundingRecord` values. The document's outcome is the row's outcome, its partners the contributing and
 implementation partners.
 
@@ -276,7 +278,8 @@ def row_document(
         if names
     )
     if partner_text:
-        passages.append(Passage(text=partner_text, section=Section.PARTNERS, label="Partners"))
+        # Written here from two cells: searchable, never quoted as the export's words.
+        passages.append(Passage(text=partner_text, section=Section.PARTNERS, label="Partners", composed=True))
 
     agencies = tuple(
         dict.fromkeys(split_names(text("Agency abbreviations"), ";,") + split_names(text("Agencies"), ";"))

@@ -6,12 +6,15 @@ outcome statement again. Template noise is removed by rule, not by listing sente
 
 * any paragraph or sentence that the page repeats is indexed once (its first copy);
 * placeholder text (lorem ipsum) is dropped wherever it appears;
-* a label glued to the next word by the page template ("ComplementaryComplementary indicators") is cut off;
+* a label glued to the next word by the page template ("ComplementaryComplementary indicators") is cut off
+  in the indicator part, where the template glues them; elsewhere a line keeps every word ("WhatsApp",
+  "LinkedIn"), and a glued label only helps to recognise a part heading;
 * short heading-like lines only mark sections.
 
 Each progress note gets its year: a statement of the outcome's status for a year ("has achieved substantial
 progress in 2022", "was not achieved in 2023") wins; a heading "progress note for the year 2021" comes next;
-otherwise the year is inferred from the neighbouring notes (notes are in year order). Country, office,
+otherwise the year is inferred from the neighbouring notes (notes are in year order). The funding table
+becomes one passage per record, composed from its fields (``Passage.composed``). Country, office,
 region and themes come from a sidecar ``<file>.meta.json`` when present ({"country": ..., "office": ...,
 "region": ..., "themes": [...], any other metadata}); else the country comes from the text when it clearly
 names one. The document's outcome is the outcome statement, its partners the funding partners.
@@ -60,6 +63,7 @@ _H_END = ("strategic plan contributions",)
 
 _PLACEHOLDER = re.compile(r"lorem ipsum|dolor sit amet", re.IGNORECASE)
 # A one-word label glued to the start of the next word: "CommonComplementary", "ComplementaryOutcome".
+# The page template glues these in its indicator part only; elsewhere the same shape is a word ("WhatsApp").
 _GLUED_LABEL = re.compile(r"^(?P<label>[A-Z][a-z]{2,})(?=[A-Z][a-z])")
 _MONEY = r"\$\s?(?P<{name}>[\d,]+(?:\.\d+)?)"
 _AMOUNT_YEAR = re.compile(
@@ -129,9 +133,24 @@ def _read_sidecar(path: Path) -> dict[str, Any]:
 
 
 def _unglue(line: str) -> str:
-    """Cut a template label glued to the next word ("ComplementaryComplementary indicators ...")."""
+    """Cut a template label glued to the next word ("ComplementaryComplementary indicators ...").
+
+    Only for lines of the indicator part (and to recognise a heading): on any other line the same shape is
+    a word of the text ("WhatsApp groups", "LinkedIn", "YouTube")."""
     m = _GLUED_LABEL.match(line)
     return line[m.end() :] if m else line
+
+
+_HEADINGS = {_H_SUMMARY: "summary", _H_RESULTS: "indicators", _H_FUNDING: "funding", _H_INSIGHTS: "notes"}
+
+
+def _heading_key(line: str) -> str | None:
+    """The folded part heading on ``line`` (also with a template label glued before it), else None."""
+    for candidate in dict.fromkeys((line, _unglue(line))):
+        key = fold(candidate).rstrip(":")
+        if key in _HEADINGS or key in _H_END or _H_NOTE.match(key):
+            return key
+    return None
 
 
 def _is_heading(line: str) -> bool:
@@ -144,30 +163,18 @@ def _split_parts(lines: list[str]) -> _Page:
     part = "start"
     note_year: int | None = None
     for raw in lines:
-        line = _unglue(clean_whitespace(raw))
+        line = clean_whitespace(raw)
         if not line:
             continue
-        key = fold(line).rstrip(":")
-        if key == _H_SUMMARY:
-            part = "summary"
+        key = _heading_key(line)
+        if key is not None:
+            m = _H_NOTE.match(key)
+            if m:
+                note_year = int(m.group("year")) if m.group("year") else None
+            part = "end" if key in _H_END else "notes" if m else _HEADINGS[key]
             continue
-        if key == _H_RESULTS:
-            part = "indicators"
-            continue
-        if key == _H_FUNDING:
-            part = "funding"
-            continue
-        if key == _H_INSIGHTS:
-            part = "notes"
-            continue
-        m = _H_NOTE.match(key)
-        if m:
-            part = "notes"
-            note_year = int(m.group("year")) if m.group("year") else None
-            continue
-        if key in _H_END:
-            part = "end"
-            continue
+        if part == "indicators":
+            line = _unglue(line)
         if _PLACEHOLDER.search(line):
             continue
         if part == "funding":
@@ -357,6 +364,7 @@ def parse_unwomen_page(text: str, *, path: Path, sidecar: dict[str, Any] | None 
                 section=Section.FUNDING,
                 year=record.year,
                 label="Funding partner",
+                composed=True,
             )
         )
 
