@@ -143,28 +143,120 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def corpus_fingerprint(paths: Sequence[Path]) -> str:
-    """Hash of the readable corpus files' names and contents (the same value a build records)."""
+def corpus_fingerprint(paths: Sequence[Path | str], base: Path | None = None) -> str:
+    """Hash of the readable corpus files' names and contents (the same value a build records). ``paths``
+    are as the build was given them; relative ones are looked up under ``base`` (default: here), and the
+    names hashed stay as written, so an index built elsewhere is checked against its own files."""
+    written = [Path(p) for p in paths]
+    roots = [base / p if base is not None and not p.is_absolute() else p for p in written]
     digest = hashlib.sha256()
-    for item in iter_corpus_files(paths):
+    for item in iter_corpus_files(roots):
         if isinstance(item, UnreadableFile):
             continue
+        name = next(
+            (w / item.relative_to(r) for w, r in zip(written, roots, strict=True) if item.is_relative_to(r)),
+            item,
+        )
         try:
-            digest.update(f"{item}\0{file_digest(item)}\0".encode())
+            digest.update(f"{name}\0{file_digest(item)}\0".encode())
         except OSError:
             continue
     return digest.hexdigest()
 
 
-def index_is_current(index_dir: Path, paths: Sequence[Path], model_id: str) -> bool:
-    """True when the index was built with ``model_id`` from exactly the files ``paths`` hold now."""
+def index_is_current(
+    index_dir: Path, paths: Sequence[Path], model_id: str, base: Path | None = None
+) -> bool:
+    """True when the index was built with ``model_id`` from exactly the files ``paths`` hold now
+    (relative paths looked up under ``base``, default here)."""
     try:
         manifest = store.read_manifest(index_dir)
     except InsightSearchError:
         return False
     if manifest is None or manifest.format_version != store.FORMAT_VERSION:  # an older format: rebuild
         return False
-    return manifest.model_id == model_id and manifest.corpus_fingerprint == corpus_fingerprint(paths)
+    return manifest.model_id == model_id and manifest.corpus_fingerprint == corpus_fingerprint(paths, base)
+
+
+def own_sources(manifest: Manifest) -> tuple[Path, ...]:
+    """The paths an index was built from, as they open from here: relative ones under the folder the build
+    ran in (``working_dir``), or as written when that is here or not recorded."""
+    paths = tuple(Path(p) for p in manifest.corpus_paths or ())
+    base = Path(manifest.working_dir) if manifest.working_dir else None
+    if base is None or _same_folder(base, Path.cwd()):
+        return paths
+    return tuple(p if p.is_absolute() else base / p for p in paths)
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _working_dir(paths: Sequence[Path]) -> str | None:
+    """The folder relative corpus paths are relative to (None when all are absolute)."""
+    if all(Path(p).is_absolute() for p in paths):
+        return None
+    try:
+        return str(Path.cwd())
+    except OSError:  # the working folder was removed: nothing to record
+        return None
+
+
+@dataclass(frozen=True)
+class ServeCheck:
+    """What ``serve`` does with the index before serving it: build it from ``build`` first (None: serve it
+    as it is), and the one line that tells the user why."""
+
+    build: tuple[Path, ...] | None
+    message: str
+
+
+def check_before_serving(
+    index_dir: Path, model_id: str, default: Sequence[Path], requested: Sequence[Path] | None = None
+) -> ServeCheck:
+    """Decide whether ``serve`` builds first. Paths the user asked for (``requested``) are built unless
+    the index already holds exactly what they hold. Otherwise an index is never replaced by other files:
+    a missing index is built from ``default``; an existing one is rebuilt only from its own sources (the
+    paths its manifest records), when their files changed or the index was built with another model or
+    format; an index whose sources are gone, or that cannot be checked, is served as it is."""
+    where = str(index_dir)
+    if requested:
+        names = ", ".join(map(str, requested))
+        if index_is_current(index_dir, requested, model_id):
+            return ServeCheck(None, f"The index in {where} holds what {names} hold now.")
+        return ServeCheck(tuple(requested), f"Building the index in {where} from {names} (as asked).")
+    try:
+        manifest = store.read_manifest(index_dir)
+    except InsightSearchError as exc:
+        return ServeCheck(None, f"The index in {where} cannot be checked ({exc}); serving it as it is.")
+    if manifest is None:
+        names = ", ".join(map(str, default))
+        return ServeCheck(tuple(default), f"No index in {where} yet: building it from {names}.")
+    recorded = ", ".join(manifest.corpus_paths or ())
+    built = f" on {manifest.built_at}" if manifest.built_at else ""
+    sources = own_sources(manifest)
+    if not sources:
+        return ServeCheck(None, f"The index in {where} does not record its sources; serving it as it is.")
+    gone = [str(p) for p in sources if not p.exists()]
+    if gone:
+        return ServeCheck(
+            None,
+            f"The index in {where} was built{built} from {recorded}; {', '.join(gone)} "
+            f"{'is' if len(gone) == 1 else 'are'} gone, so it is served as it is.",
+        )
+    if manifest.model_id != model_id:
+        why = f"was built with the model {manifest.model_id}, not {model_id}"
+    elif manifest.format_version != store.FORMAT_VERSION:
+        why = "was built by an older version"
+    else:
+        base = Path(manifest.working_dir) if manifest.working_dir else None
+        if manifest.corpus_fingerprint == corpus_fingerprint(manifest.corpus_paths or (), base):
+            return ServeCheck(None, f"The index in {where} is up to date with its sources ({recorded}).")
+        why = f"is older than its sources: their files changed since it was built{built}"
+    return ServeCheck(sources, f"The index in {where} {why}; rebuilding it from {recorded}.")
 
 
 def indexed_text(chunk: Chunk, with_title: bool) -> str:
@@ -260,6 +352,7 @@ def build_index(
                     dimension=embedder.dimension,
                     counts=counts,
                     corpus_paths=tuple(str(p) for p in paths),
+                    working_dir=_working_dir(paths),
                     corpus_fingerprint=corpus.fingerprint,
                     chunk_words=settings.chunk_words,
                     title_in_lexical=settings.title_in_lexical,

@@ -124,23 +124,33 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
     corpus: Annotated[
-        list[Path] | None, typer.Option("--corpus", help="Corpus paths (default: corpus/)")
+        list[Path] | None,
+        typer.Option(
+            "--corpus",
+            help="Build the index from these paths first (unless it already holds what they hold). "
+            "Without it, an index is rebuilt only from its own sources.",
+        ),
     ] = None,
     no_build: Annotated[
         bool, typer.Option("--no-build", help="Serve the index as it is; never build or update it first")
     ] = False,
 ) -> None:
-    """Serve the API and the search page; builds the index first if it is missing or older than the corpus."""
+    """Serve the API and the search page. With no index yet, builds one from corpus/ (or
+    INSIGHT_SEARCH_CORPUS_PATHS) first; an existing index is rebuilt only when its own source files changed,
+    and served as it is when they are gone. --corpus PATH... builds from other paths."""
     import uvicorn
 
     from insight_search.api.app import create_app
     from insight_search.api.guard import server_options
     from insight_search.embedding import make_embedder
-    from insight_search.indexer import index_is_current
+    from insight_search.indexer import check_before_serving
     from insight_search.memory import limit_arenas
     from insight_search.service import Service
 
     settings = settings_for(index_dir)
+    # Paths given on the command line or in INSIGHT_SEARCH_CORPUS_PATHS are the user's ask; the default
+    # corpus/ only fills a missing index.
+    requested = corpus or (settings.corpus_paths if "corpus_paths" in settings.model_fields_set else None)
     updates: dict[str, Any] = {}
     if host:
         updates["host"] = host
@@ -151,19 +161,18 @@ def serve(
     settings = settings.model_copy(update=updates)
     try:
         embedder = make_embedder(settings)
-        if not no_build and not index_is_current(
-            settings.index_dir, settings.corpus_paths, embedder.model_id
-        ):
-            console.print(
-                f"Building the index in {settings.index_dir} "
-                f"from {', '.join(map(str, settings.corpus_paths))}"
+        if not no_build:
+            check = check_before_serving(
+                settings.index_dir, embedder.model_id, settings.corpus_paths, requested
             )
-            report = run_index(settings.corpus_paths, settings)
-            console.print(
-                f"Indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s"
-            )
-            for p in report.problems:
-                console.print(f"skipped {p.path}: {p.reason}", highlight=False, markup=False)
+            console.print(check.message, highlight=False, markup=False, soft_wrap=True)
+            if check.build is not None:
+                report = run_index(list(check.build), settings)
+                console.print(
+                    f"Indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s"
+                )
+                for p in report.problems:
+                    console.print(f"skipped {p.path}: {p.reason}", highlight=False, markup=False)
         limit_arenas()  # before the server's threads exist: a long-running server keeps few malloc arenas
         # Opened here, before the server starts: an index that cannot be served is one line and exit 2
         # (a damaged current version gives way to the newest intact older one, with a warning).
