@@ -24,7 +24,7 @@ from pathlib import Path
 from insight_search import store
 from insight_search.chunking import chunk_document
 from insight_search.config import Settings
-from insight_search.embedding import Embedder, EmbeddingCache, embed_with_cache
+from insight_search.embedding import Embedder, EmbeddingCache, embed_with_cache, text_key
 from insight_search.errors import InsightSearchError, UnreadableFile
 from insight_search.manifest import Counts, Manifest
 from insight_search.models import Chunk, Document
@@ -44,6 +44,10 @@ class FileProblem:
 
 @dataclass(frozen=True)
 class IndexReport:
+    """What a build did. Every chunk's vector was either ``embedded`` (its text new to this build and to
+    the cache), ``repeated`` (its text already had a vector from earlier in this build) or ``cached``
+    (reused from the embedding cache, which held its text before this build began)."""
+
     files: int
     documents: int
     passages: int
@@ -54,6 +58,7 @@ class IndexReport:
     problems: tuple[FileProblem, ...]
     version: str | None
     failed_files: int = 0
+    repeated: int = 0
 
 
 @dataclass
@@ -178,23 +183,6 @@ def index_is_current(
     return manifest.model_id == model_id and manifest.corpus_fingerprint == corpus_fingerprint(paths, base)
 
 
-def own_sources(manifest: Manifest) -> tuple[Path, ...]:
-    """The paths an index was built from, as they open from here: relative ones under the folder the build
-    ran in (``working_dir``), or as written when that is here or not recorded."""
-    paths = tuple(Path(p) for p in manifest.corpus_paths or ())
-    base = Path(manifest.working_dir) if manifest.working_dir else None
-    if base is None or _same_folder(base, Path.cwd()):
-        return paths
-    return tuple(p if p.is_absolute() else base / p for p in paths)
-
-
-def _same_folder(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
-
-
 def _working_dir(paths: Sequence[Path]) -> str | None:
     """The folder relative corpus paths are relative to (None when all are absolute)."""
     if all(Path(p).is_absolute() for p in paths):
@@ -205,58 +193,21 @@ def _working_dir(paths: Sequence[Path]) -> str | None:
         return None
 
 
-@dataclass(frozen=True)
-class ServeCheck:
-    """What ``serve`` does with the index before serving it: build it from ``build`` first (None: serve it
-    as it is), and the one line that tells the user why."""
-
-    build: tuple[Path, ...] | None
-    message: str
-
-
-def check_before_serving(
-    index_dir: Path, model_id: str, default: Sequence[Path], requested: Sequence[Path] | None = None
-) -> ServeCheck:
-    """Decide whether ``serve`` builds first. Paths the user asked for (``requested``) are built unless
-    the index already holds exactly what they hold. Otherwise an index is never replaced by other files:
-    a missing index is built from ``default``; an existing one is rebuilt only from its own sources (the
-    paths its manifest records), when their files changed or the index was built with another model or
-    format; an index whose sources are gone, or that cannot be checked, is served as it is."""
-    where = str(index_dir)
-    if requested:
-        names = ", ".join(map(str, requested))
-        if index_is_current(index_dir, requested, model_id):
-            return ServeCheck(None, f"The index in {where} holds what {names} hold now.")
-        return ServeCheck(tuple(requested), f"Building the index in {where} from {names} (as asked).")
-    try:
-        manifest = store.read_manifest(index_dir)
-    except InsightSearchError as exc:
-        return ServeCheck(None, f"The index in {where} cannot be checked ({exc}); serving it as it is.")
-    if manifest is None:
-        names = ", ".join(map(str, default))
-        return ServeCheck(tuple(default), f"No index in {where} yet: building it from {names}.")
-    recorded = ", ".join(manifest.corpus_paths or ())
-    built = f" on {manifest.built_at}" if manifest.built_at else ""
-    sources = own_sources(manifest)
-    if not sources:
-        return ServeCheck(None, f"The index in {where} does not record its sources; serving it as it is.")
-    gone = [str(p) for p in sources if not p.exists()]
-    if gone:
-        return ServeCheck(
-            None,
-            f"The index in {where} was built{built} from {recorded}; {', '.join(gone)} "
-            f"{'is' if len(gone) == 1 else 'are'} gone, so it is served as it is.",
-        )
-    if manifest.model_id != model_id:
-        why = f"was built with the model {manifest.model_id}, not {model_id}"
-    elif manifest.format_version != store.FORMAT_VERSION:
-        why = "was built by an older version"
+def _nothing_to_index(paths: Sequence[Path], corpus: Corpus) -> str:
+    """The sentence that says why a build found no text ("nothing to index in nope: no such file or
+    folder. The index was not changed."): each problem with its path and reason (the first three)."""
+    where = ", ".join(map(str, paths))
+    alone = [str(p) for p in paths] if len(paths) == 1 else []
+    shown = [p.reason if p.path in alone else f"{p.path}: {p.reason}" for p in corpus.problems[:3]]
+    if len(corpus.problems) > 3:
+        shown.append(f"{len(corpus.problems) - 3} more")
+    problems = "; ".join(shown)
+    if corpus.files == 0:
+        found = problems or ("it holds no files" if len(paths) == 1 else "they hold no files")
     else:
-        base = Path(manifest.working_dir) if manifest.working_dir else None
-        if manifest.corpus_fingerprint == corpus_fingerprint(manifest.corpus_paths or (), base):
-            return ServeCheck(None, f"The index in {where} is up to date with its sources ({recorded}).")
-        why = f"is older than its sources: their files changed since it was built{built}"
-    return ServeCheck(sources, f"The index in {where} {why}; rebuilding it from {recorded}.")
+        files = "the one readable file" if corpus.files == 1 else f"the {corpus.files} readable files"
+        found = f"{files} gave no text" + (f" ({problems})" if problems else "")
+    return f"nothing to index in {where}: {found}. The index was not changed."
 
 
 def indexed_text(chunk: Chunk, with_title: bool) -> str:
@@ -284,6 +235,8 @@ class _Pipeline:
         self.progress = progress or Progress()
         self.window: list[Chunk] = []
         self.embedded = 0
+        self.cached = 0  # chunks whose text the cache held before this build
+        self.cache_mark = cache.mark()
 
     def add_document(self, doc: Document) -> None:
         if not self.writer.add_document(doc):
@@ -298,9 +251,15 @@ class _Pipeline:
             return
         if self.progress.on_embed_start:
             self.progress.on_embed_start(len(chunks))
+        texts = [indexed_text(c, self.settings.title_in_dense) for c in chunks]
+        keys = [text_key(t) for t in texts]
+        held = self.cache.held_at(
+            self.cache_mark, self.embedder.model_id, list(dict.fromkeys(keys)), self.embedder.dimension
+        )
+        self.cached += sum(k in held for k in keys)
         vectors, embedded = embed_with_cache(
             self.embedder,
-            [indexed_text(c, self.settings.title_in_dense) for c in chunks],
+            texts,
             self.cache,
             batch_size=max(self.settings.embed_batch_size * 8, 64),
             progress=self.progress.on_embedded,
@@ -330,13 +289,7 @@ def build_index(
             corpus = read_corpus(paths, pipeline.add_document, progress)
             pipeline.flush()
             if writer.chunks == 0:
-                reasons = "; ".join(f"{p.path}: {p.reason}" for p in corpus.problems[:3])
-                raise InsightSearchError(
-                    f"nothing to index in {', '.join(map(str, paths))}: "
-                    f"{corpus.files} readable file(s) gave no text"
-                    + (f" ({reasons})" if reasons else "")
-                    + "; the index was not changed"
-                )
+                raise InsightSearchError(_nothing_to_index(paths, corpus))
             counts = Counts(
                 documents=writer.documents,
                 passages=writer.passages,
@@ -372,7 +325,8 @@ def build_index(
         passages=writer.passages,
         chunks=writer.chunks,
         embedded=pipeline.embedded,
-        cached=writer.chunks - pipeline.embedded,
+        cached=pipeline.cached,
+        repeated=writer.chunks - pipeline.embedded - pipeline.cached,
         seconds=time.perf_counter() - started,
         problems=tuple(corpus.problems),
         version=version.name,
