@@ -152,3 +152,19 @@ def test_the_build_folder_is_recorded_and_hidden_with_relative_paths(
         with TestClient(served.pop(), base_url="http://127.0.0.1") as client:
             manifest = client.get("/ready").json()["manifest"]
         assert ("working_dir" in manifest) is shown and manifest["corpus_paths"] == ["corpus"]
+
+
+def test_asking_for_the_index_own_sources_keeps_it_when_they_are_gone(
+    tmp_path: Path, served: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # benchmarks/http_load.py serves an index with INSIGHT_SEARCH_CORPUS_PATHS set to its own paths
+    project = _project(tmp_path)
+    notes = _jsonl(tmp_path / "data" / "notes.jsonl", NOTES)
+    monkeypatch.chdir(project)
+    _index(str(notes))
+    output, docs = _serve(served, "--corpus", str(notes))
+    assert "up to date" in output and docs == {"note-1", "note-2"}
+    notes.unlink()
+    monkeypatch.setenv("INSIGHT_SEARCH_CORPUS_PATHS", json.dumps([str(notes)]))
+    output, docs = _serve(served)
+    assert "is gone, so it is served as it is" in " ".join(output.split()) and docs == {"note-1", "note-2"}

@@ -6,6 +6,7 @@ the user asks for them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,10 @@ def own_sources(manifest: Manifest) -> tuple[Path, ...]:
     if base is None or _same_folder(base, Path.cwd()):
         return paths
     return tuple(p if p.is_absolute() else base / p for p in paths)
+
+
+def _absolute(paths: Sequence[Path]) -> list[str]:
+    return [os.path.abspath(p) for p in paths]
 
 
 def _same_folder(a: Path, b: Path) -> bool:
@@ -51,15 +56,18 @@ def check_before_serving(
     paths its manifest records), when their files changed or the index was built with another model or
     format; an index whose sources are gone, or that cannot be checked, is served as it is."""
     where = str(index_dir)
-    if requested:
+    try:
+        manifest = store.read_manifest(index_dir)
+    except InsightSearchError as exc:
+        if not requested:
+            return ServeCheck(None, f"The index in {where} cannot be checked ({exc}); serving it as it is.")
+        manifest = None
+    if requested and (manifest is None or _absolute(requested) != _absolute(own_sources(manifest))):
         names = ", ".join(map(str, requested))
         if index_is_current(index_dir, requested, model_id):
             return ServeCheck(None, f"The index in {where} holds what {names} hold now.")
         return ServeCheck(tuple(requested), f"Building the index in {where} from {names} (as asked).")
-    try:
-        manifest = store.read_manifest(index_dir)
-    except InsightSearchError as exc:
-        return ServeCheck(None, f"The index in {where} cannot be checked ({exc}); serving it as it is.")
+    # Not asked for other paths (or asked for the index's own): the index's own sources decide.
     if manifest is None:
         names = ", ".join(map(str, default))
         return ServeCheck(tuple(default), f"No index in {where} yet: building it from {names}.")
