@@ -169,18 +169,15 @@ def corpus_fingerprint(paths: Sequence[Path | str], base: Path | None = None) ->
     return digest.hexdigest()
 
 
-def index_is_current(
-    index_dir: Path, paths: Sequence[Path], model_id: str, base: Path | None = None
-) -> bool:
-    """True when the index was built with ``model_id`` from exactly the files ``paths`` hold now
-    (relative paths looked up under ``base``, default here)."""
+def index_is_current(index_dir: Path, paths: Sequence[Path], model_id: str) -> bool:
+    """True when the index was built with ``model_id`` from exactly the files ``paths`` hold now."""
     try:
         manifest = store.read_manifest(index_dir)
     except InsightSearchError:
         return False
     if manifest is None or manifest.format_version != store.FORMAT_VERSION:  # an older format: rebuild
         return False
-    return manifest.model_id == model_id and manifest.corpus_fingerprint == corpus_fingerprint(paths, base)
+    return manifest.model_id == model_id and manifest.corpus_fingerprint == corpus_fingerprint(paths)
 
 
 def _working_dir(paths: Sequence[Path]) -> str | None:
