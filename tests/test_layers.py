@@ -39,6 +39,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "insight_search.fusion",
         "insight_search.store",
         "insight_search.indexer",
+        "insight_search.serve_check",
         "insight_search.filtering",
         "insight_search.facets",
         "insight_search.highlight",

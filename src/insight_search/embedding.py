@@ -238,6 +238,26 @@ class EmbeddingCache:
                     found[key] = np.frombuffer(blob, dtype=np.float32)
         return found
 
+    def mark(self) -> int:
+        """A mark of what the cache holds now: entries written later are not :meth:`held_at` it."""
+        row = self._db.execute("SELECT max(rowid) FROM embeddings").fetchone()
+        return int(row[0] or 0)
+
+    def held_at(self, mark: int, model_id: str, keys: Sequence[bytes], dim: int) -> set[bytes]:
+        """The ``keys`` the cache held (with a vector of width ``dim``) when ``mark`` was taken. An entry is
+        only ever added, never rewritten, while it is there, so its row number tells when it came."""
+        held: set[bytes] = set()
+        for i in range(0, len(keys), 500):
+            part = list(keys[i : i + 500])
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(
+                "SELECT key FROM embeddings WHERE model = ? AND dim = ? AND length(vector) = ? "
+                f"AND rowid <= ? AND key IN ({marks})",
+                [model_id, dim, 4 * dim, mark, *part],
+            )
+            held.update(key for (key,) in rows)
+        return held
+
     def put_many(self, model_id: str, items: Sequence[tuple[bytes, np.ndarray]]) -> None:
         with self._db:
             self._db.executemany(

@@ -24,7 +24,7 @@ from pathlib import Path
 from insight_search import store
 from insight_search.chunking import chunk_document
 from insight_search.config import Settings
-from insight_search.embedding import Embedder, EmbeddingCache, embed_with_cache
+from insight_search.embedding import Embedder, EmbeddingCache, embed_with_cache, text_key
 from insight_search.errors import InsightSearchError, UnreadableFile
 from insight_search.manifest import Counts, Manifest
 from insight_search.models import Chunk, Document
@@ -44,6 +44,10 @@ class FileProblem:
 
 @dataclass(frozen=True)
 class IndexReport:
+    """What a build did. Every chunk's vector was either ``embedded`` (its text new to this build and to
+    the cache), ``repeated`` (its text already had a vector from earlier in this build) or ``cached``
+    (reused from the embedding cache, which held its text before this build began)."""
+
     files: int
     documents: int
     passages: int
@@ -54,6 +58,7 @@ class IndexReport:
     problems: tuple[FileProblem, ...]
     version: str | None
     failed_files: int = 0
+    repeated: int = 0
 
 
 @dataclass
@@ -143,14 +148,22 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def corpus_fingerprint(paths: Sequence[Path]) -> str:
-    """Hash of the readable corpus files' names and contents (the same value a build records)."""
+def corpus_fingerprint(paths: Sequence[Path | str], base: Path | None = None) -> str:
+    """Hash of the readable corpus files' names and contents (the same value a build records). ``paths``
+    are as the build was given them; relative ones are looked up under ``base`` (default: here), and the
+    names hashed stay as written, so an index built elsewhere is checked against its own files."""
+    written = [Path(p) for p in paths]
+    roots = [base / p if base is not None and not p.is_absolute() else p for p in written]
     digest = hashlib.sha256()
-    for item in iter_corpus_files(paths):
+    for item in iter_corpus_files(roots):
         if isinstance(item, UnreadableFile):
             continue
+        name = next(
+            (w / item.relative_to(r) for w, r in zip(written, roots, strict=True) if item.is_relative_to(r)),
+            item,
+        )
         try:
-            digest.update(f"{item}\0{file_digest(item)}\0".encode())
+            digest.update(f"{name}\0{file_digest(item)}\0".encode())
         except OSError:
             continue
     return digest.hexdigest()
@@ -165,6 +178,33 @@ def index_is_current(index_dir: Path, paths: Sequence[Path], model_id: str) -> b
     if manifest is None or manifest.format_version != store.FORMAT_VERSION:  # an older format: rebuild
         return False
     return manifest.model_id == model_id and manifest.corpus_fingerprint == corpus_fingerprint(paths)
+
+
+def _working_dir(paths: Sequence[Path]) -> str | None:
+    """The folder relative corpus paths are relative to (None when all are absolute)."""
+    if all(Path(p).is_absolute() for p in paths):
+        return None
+    try:
+        return str(Path.cwd())
+    except OSError:  # the working folder was removed: nothing to record
+        return None
+
+
+def _nothing_to_index(paths: Sequence[Path], corpus: Corpus) -> str:
+    """The sentence that says why a build found no text ("nothing to index in nope: no such file or
+    folder. The index was not changed."): each problem with its path and reason (the first three)."""
+    where = ", ".join(map(str, paths))
+    alone = [str(p) for p in paths] if len(paths) == 1 else []
+    shown = [p.reason if p.path in alone else f"{p.path}: {p.reason}" for p in corpus.problems[:3]]
+    if len(corpus.problems) > 3:
+        shown.append(f"{len(corpus.problems) - 3} more")
+    problems = "; ".join(shown)
+    if corpus.files == 0:
+        found = problems or ("it holds no files" if len(paths) == 1 else "they hold no files")
+    else:
+        files = "the one readable file" if corpus.files == 1 else f"the {corpus.files} readable files"
+        found = f"{files} gave no text" + (f" ({problems})" if problems else "")
+    return f"nothing to index in {where}: {found}. The index was not changed."
 
 
 def indexed_text(chunk: Chunk, with_title: bool) -> str:
@@ -192,6 +232,8 @@ class _Pipeline:
         self.progress = progress or Progress()
         self.window: list[Chunk] = []
         self.embedded = 0
+        self.cached = 0  # chunks whose text the cache held before this build
+        self.cache_mark = cache.mark()
 
     def add_document(self, doc: Document) -> None:
         if not self.writer.add_document(doc):
@@ -206,9 +248,15 @@ class _Pipeline:
             return
         if self.progress.on_embed_start:
             self.progress.on_embed_start(len(chunks))
+        texts = [indexed_text(c, self.settings.title_in_dense) for c in chunks]
+        keys = [text_key(t) for t in texts]
+        held = self.cache.held_at(
+            self.cache_mark, self.embedder.model_id, list(dict.fromkeys(keys)), self.embedder.dimension
+        )
+        self.cached += sum(k in held for k in keys)
         vectors, embedded = embed_with_cache(
             self.embedder,
-            [indexed_text(c, self.settings.title_in_dense) for c in chunks],
+            texts,
             self.cache,
             batch_size=max(self.settings.embed_batch_size * 8, 64),
             progress=self.progress.on_embedded,
@@ -238,13 +286,7 @@ def build_index(
             corpus = read_corpus(paths, pipeline.add_document, progress)
             pipeline.flush()
             if writer.chunks == 0:
-                reasons = "; ".join(f"{p.path}: {p.reason}" for p in corpus.problems[:3])
-                raise InsightSearchError(
-                    f"nothing to index in {', '.join(map(str, paths))}: "
-                    f"{corpus.files} readable file(s) gave no text"
-                    + (f" ({reasons})" if reasons else "")
-                    + "; the index was not changed"
-                )
+                raise InsightSearchError(_nothing_to_index(paths, corpus))
             counts = Counts(
                 documents=writer.documents,
                 passages=writer.passages,
@@ -260,6 +302,7 @@ def build_index(
                     dimension=embedder.dimension,
                     counts=counts,
                     corpus_paths=tuple(str(p) for p in paths),
+                    working_dir=_working_dir(paths),
                     corpus_fingerprint=corpus.fingerprint,
                     chunk_words=settings.chunk_words,
                     title_in_lexical=settings.title_in_lexical,
@@ -279,7 +322,8 @@ def build_index(
         passages=writer.passages,
         chunks=writer.chunks,
         embedded=pipeline.embedded,
-        cached=writer.chunks - pipeline.embedded,
+        cached=pipeline.cached,
+        repeated=writer.chunks - pipeline.embedded - pipeline.cached,
         seconds=time.perf_counter() - started,
         problems=tuple(corpus.problems),
         version=version.name,

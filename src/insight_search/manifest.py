@@ -71,6 +71,7 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
     "embedding_backend": str,
     "model": str,
     "dimension": int,
+    "working_dir": str,
     "corpus_fingerprint": str,
     "chunk_words": int,
     "title_in_lexical": bool,
@@ -87,6 +88,7 @@ _ORDER = (
     "dimension",
     "counts",
     "corpus_paths",
+    "working_dir",
     "corpus_fingerprint",
     "chunk_words",
     "title_in_lexical",
@@ -110,7 +112,8 @@ class Manifest:
     embedding_backend: str | None = None
     model: str | None = None  # the model setting ("default" or a folder)
     counts: Counts | None = None
-    corpus_paths: tuple[str, ...] | None = None
+    corpus_paths: tuple[str, ...] | None = None  # the paths the build was given, as written
+    working_dir: str | None = None  # the folder the build ran in, when a corpus path is relative
     corpus_fingerprint: str | None = None
     chunk_words: int | None = None
     title_in_lexical: bool | None = None

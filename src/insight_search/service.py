@@ -225,6 +225,8 @@ class Service:
         if self.settings.paths == "relative" and manifest.get("corpus_paths"):
             roots = self._roots(searcher)
             manifest["corpus_paths"] = [display_path(p, roots) for p in manifest["corpus_paths"]]
+        if self.settings.paths == "relative":
+            manifest.pop("working_dir", None)  # the folder the build ran in: where the server keeps files
         return ReadyOut(
             status="ready",
             chunks=len(data.chunks),

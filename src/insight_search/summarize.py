@@ -175,29 +175,39 @@ def timeline(
 def timeline_markdown(result: Timeline) -> str:
     """A year-over-year snippet ready to paste in a report.
 
-    One paragraph per year, numbered citations, a source list at the end."""
-    sources: dict[str, int] = {}
+    One paragraph per year, numbered citations (one number per source document), and a source list at
+    the end naming each document once, with the years and the number of passages cited from it. A
+    timeline with no year says that nothing matched."""
     lines = [f"**{result.query}: year by year**", ""]
+    if not result.years:
+        lines.append("Nothing matched.")
+    cited: dict[str, list[SummarySentence]] = {}  # document -> its cited sentences, in citation order
     for y in result.years:
         parts = []
         for s in y.sentences:
-            key = s.citation.chunk_id
-            n = sources.setdefault(key, len(sources) + 1)
-            parts.append(f"{s.text} [{n}]")
+            cited.setdefault(s.citation.doc_id, []).append(s)
+            parts.append(f"{s.text} [{list(cited).index(s.citation.doc_id) + 1}]")
         status = f" *Status: {y.status}.*" if y.status else ""
         lines.append(
             f"**{y.year}** ({y.count} passage{'s' if y.count != 1 else ''}).{status} " + " ".join(parts)
         )
         lines.append("")
-    if sources:
+    if cited:
         lines.append("Sources:")
-        cited: dict[str, SummarySentence] = {}
-        for y in result.years:
-            for s in y.sentences:
-                cited.setdefault(s.citation.chunk_id, s)
-        for chunk_id, n in sources.items():
-            c = cited[chunk_id].citation
-            where = ", ".join(str(x) for x in (c.country, c.year) if x)
-            row = f", row {c.source.row}" if c.source.row else ""
-            lines.append(f"{n}. {c.title} ({where}). {c.source.path}{row}; doc {c.doc_id}, chunk {chunk_id}.")
+    for n, (doc_id, sentences) in enumerate(cited.items(), start=1):
+        c = sentences[0].citation
+        years = sorted({s.citation.year for s in sentences if s.citation.year is not None})
+        passages = len({s.citation.chunk_id for s in sentences})
+        where = "; ".join(
+            x
+            for x in (
+                c.country,
+                ", ".join(map(str, years)),
+                f"{passages} passage{'s' if passages != 1 else ''} cited",
+            )
+            if x
+        )
+        rows = sorted({s.citation.source.row for s in sentences if s.citation.source.row})
+        row = f", row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))}" if rows else ""
+        lines.append(f"{n}. {c.title} ({where}). {c.source.path}{row}; doc {doc_id}.")
     return "\n".join(lines).rstrip() + "\n"

@@ -15,13 +15,38 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from insight_search.config import Settings
 from insight_search.errors import InsightSearchError
 from insight_search.requests import FILTER_HELP, parse, request_models
 
+
+def _flags_take_no_value(params: list[Any]) -> list[Any]:
+    # Typer's help writes a type beside every option, "<bool>" beside a flag (--json, --help) as if it took
+    # a value: a flag shows none.
+    for param in params:
+        if getattr(param, "is_flag", False) and not getattr(param, "count", False):
+            param.metavar = ""
+    return params
+
+
+class Command(TyperCommand):
+    """A command whose help shows no value for a flag."""
+
+    def get_params(self, ctx: Any) -> Any:
+        return _flags_take_no_value(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    """The command group, whose help shows no value for a flag."""
+
+    def get_params(self, ctx: Any) -> Any:
+        return _flags_take_no_value(super().get_params(ctx))
+
+
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Search and summarise UN results reporting."
+    cls=Group, add_completion=False, no_args_is_help=True, help="Search and summarise UN results reporting."
 )
 console = Console(stderr=True)
 out = Console(soft_wrap=True)

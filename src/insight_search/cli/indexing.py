@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from insight_search.cli.app import (
+    Command,
     IndexDir,
     JsonFlag,
     app,
@@ -27,18 +37,99 @@ if TYPE_CHECKING:
     from insight_search.indexer import IndexReport
 
 
+PROGRESS_SECONDS = 5.0  # how often ``index`` writes a progress line when stderr is not a terminal
+
+
+class ProgressLines:
+    """The build's progress as a line on stderr every ``every`` seconds (for logs and pipes, where a
+    progress bar shows nothing until the end): files read, chunks with vectors of those queued, the rate
+    and the time left for the chunks read so far (more are queued as files are read)."""
+
+    def __init__(self, every: float | None = None) -> None:
+        self.every = PROGRESS_SECONDS if every is None else every
+        self.files = 0
+        self.current = ""
+        self.queued = 0
+        self.done = 0
+        self.started = time.monotonic()
+        self.embedding_since: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="index-progress", daemon=True)
+
+    def on_file(self, path: Path) -> None:
+        self.files += 1
+        self.current = path.name
+
+    def on_embed_start(self, window: int) -> None:
+        if self.embedding_since is None:
+            self.embedding_since = time.monotonic()
+        self.queued += window
+
+    def on_embedded(self, n: int) -> None:
+        self.done += n
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        parts = [f"indexing, {_duration(elapsed)} in: {_count(self.files, 'file')} read"]
+        if self.current:
+            parts[0] += f" (last: {self.current})"
+        if self.queued:
+            parts.append(f"{self.done:,} of the {_count(self.queued, 'chunk')} read so far have vectors")
+            spent = time.monotonic() - (self.embedding_since or self.started)
+            rate = self.done / spent if spent > 0 else 0.0
+            if rate > 0:
+                parts.append(f"{rate:,.1f} chunks/s")
+                if self.queued > self.done:
+                    parts.append(f"about {_duration((self.queued - self.done) / rate)} left for those")
+            else:
+                parts.append("embedding the first batch (the model loads first)")
+        return "; ".join(parts)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            console.print(self.line(), highlight=False, markup=False, soft_wrap=True)
+
+    def __enter__(self) -> ProgressLines:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 def run_index(paths: list[Path], settings: Settings, quiet: bool = False) -> IndexReport:
-    """Build the index with progress bars; returns the report."""
+    """Build the index, showing progress on stderr: bars on a terminal (none when ``quiet``), a line
+    every ``PROGRESS_SECONDS`` otherwise (a log or a pipe; stdout keeps only the result). Returns the
+    report."""
     from insight_search.embedding import make_embedder
     from insight_search.indexer import Progress as BuildProgress
     from insight_search.indexer import build_index
 
     embedder = make_embedder(settings)
+    if not console.is_terminal:
+        with ProgressLines() as lines:
+            hooks = BuildProgress(lines.on_file, lines.on_embed_start, lines.on_embedded)
+            return build_index(paths, settings, embedder, progress=hooks)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=console,
         disable=quiet,
         transient=False,
@@ -61,7 +152,7 @@ def run_index(paths: list[Path], settings: Settings, quiet: bool = False) -> Ind
         return report
 
 
-@app.command()
+@app.command(cls=Command)
 def index(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to index (formats are detected)")],
     index_dir: IndexDir = None,
@@ -81,8 +172,8 @@ def index(
         out.print(
             f"Indexed {report.documents} documents, {report.passages} passages, {report.chunks} chunks from "
             f"{report.files} files into {settings.index_dir} ({report.embedded} embedded, "
-            f"{report.cached} reused "
-            f"from cache) in {report.seconds:.1f} s."
+            f"{report.repeated} repeated in this build, {report.cached} reused from the embedding cache) "
+            f"in {report.seconds:.1f} s."
         )
         for p in report.problems:
             out.print(f"[yellow]skipped[/] {p.path}: {p.reason}", highlight=False)
@@ -92,7 +183,7 @@ def index(
         raise typer.Exit(code=1)
 
 
-@app.command()
+@app.command(cls=Command)
 def info(index_dir: IndexDir = None, as_json: JsonFlag = False) -> None:
     """What the index holds."""
     from insight_search import store
@@ -118,29 +209,48 @@ def info(index_dir: IndexDir = None, as_json: JsonFlag = False) -> None:
     out.print(table)
 
 
-@app.command()
+SERVE_HELP = (
+    "Serve the API and the search page; builds the index first when there is none.\n\n"
+    "With no index yet, builds one from corpus/ (or INSIGHT_SEARCH_CORPUS_PATHS). An existing index is never "
+    "replaced by other files: it is rebuilt only from its own sources (the paths it was built from) when "
+    "their files changed, and served as it is when they are gone. --corpus PATH (repeated for more paths) "
+    "builds from other paths."
+)
+
+
+@app.command(cls=Command, help=SERVE_HELP)
 def serve(
     index_dir: IndexDir = None,
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
     corpus: Annotated[
-        list[Path] | None, typer.Option("--corpus", help="Corpus paths (default: corpus/)")
+        list[Path] | None,
+        typer.Option(
+            "--corpus",
+            metavar="PATH",
+            help="Build the index from this path first (repeat for more paths; nothing is built when the "
+            "index already holds what they hold). "
+            "Without it, an index is rebuilt only from its own sources.",
+        ),
     ] = None,
     no_build: Annotated[
         bool, typer.Option("--no-build", help="Serve the index as it is; never build or update it first")
     ] = False,
 ) -> None:
-    """Serve the API and the search page; builds the index first if it is missing or older than the corpus."""
+    """Serve the API and the search page (``SERVE_HELP`` says when it builds the index first)."""
     import uvicorn
 
     from insight_search.api.app import create_app
     from insight_search.api.guard import server_options
     from insight_search.embedding import make_embedder
-    from insight_search.indexer import index_is_current
     from insight_search.memory import limit_arenas
+    from insight_search.serve_check import check_before_serving
     from insight_search.service import Service
 
     settings = settings_for(index_dir)
+    # Paths given on the command line or in INSIGHT_SEARCH_CORPUS_PATHS are the user's ask; the default
+    # corpus/ only fills a missing index.
+    requested = corpus or (settings.corpus_paths if "corpus_paths" in settings.model_fields_set else None)
     updates: dict[str, Any] = {}
     if host:
         updates["host"] = host
@@ -151,19 +261,18 @@ def serve(
     settings = settings.model_copy(update=updates)
     try:
         embedder = make_embedder(settings)
-        if not no_build and not index_is_current(
-            settings.index_dir, settings.corpus_paths, embedder.model_id
-        ):
-            console.print(
-                f"Building the index in {settings.index_dir} "
-                f"from {', '.join(map(str, settings.corpus_paths))}"
+        if not no_build:
+            check = check_before_serving(
+                settings.index_dir, embedder.model_id, settings.corpus_paths, requested
             )
-            report = run_index(settings.corpus_paths, settings)
-            console.print(
-                f"Indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s"
-            )
-            for p in report.problems:
-                console.print(f"skipped {p.path}: {p.reason}", highlight=False, markup=False)
+            console.print(check.message, highlight=False, markup=False, soft_wrap=True)
+            if check.build is not None:
+                report = run_index(list(check.build), settings)
+                console.print(
+                    f"Indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s"
+                )
+                for p in report.problems:
+                    console.print(f"skipped {p.path}: {p.reason}", highlight=False, markup=False)
         limit_arenas()  # before the server's threads exist: a long-running server keeps few malloc arenas
         # Opened here, before the server starts: an index that cannot be served is one line and exit 2
         # (a damaged current version gives way to the newest intact older one, with a warning).
@@ -175,7 +284,7 @@ def serve(
     uvicorn.run(application, log_level="info", **server_options(settings))
 
 
-@app.command()
+@app.command(cls=Command)
 def mcp(index_dir: IndexDir = None) -> None:
     """Serve the chatbot tools (search, summarize, timeline, mentions, funding) over MCP on stdin/stdout."""
     import anyio

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from insight_search.cli.app import (
     FILTER_HELP,
+    Command,
     CursorOpt,
     IndexDir,
     JsonFlag,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from insight_search.schemas import SentenceOut
 
 
-@app.command()
+@app.command(cls=Command)
 @with_filters
 def search(
     query: Annotated[str, typer.Argument(help="What to look for, in plain words")],
@@ -44,7 +45,10 @@ def search(
     if as_json:
         print_json(payload.model_dump())
         return
-    out.print(f"[bold]{payload.total}[/] candidate passages for [italic]{query}[/]", highlight=False)
+    if payload.total == 0:
+        _nothing_matched(query, filters)
+        return
+    out.print(f"[bold]{payload.total}[/] matching passages for [italic]{query}[/]", highlight=False)
     for r in payload.results:
         where = ", ".join(str(x) for x in (r.year, r.country, r.section) if x)
         loc = r.source.path + (f" row {r.source.row}" if r.source.row else "")
@@ -57,9 +61,23 @@ def search(
         out.print(f"[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)
 
 
+def _nothing_matched(query: str, filters: dict[str, Any] | None, what: str = "Nothing matched") -> None:
+    """Say plainly that nothing matched, and what to loosen (the command still succeeds)."""
+    given = [f"--{k.replace('_', '-')} {v}" for k, v in (filters or {}).items() if v is not None]
+    hint = (
+        f"with {' '.join(given)}; try fewer or wider filters" if given else "try other or fewer words"
+    )
+    out.print(f"{what} “{query}” ({hint}).", highlight=False, markup=False)
+
+
+def _where(*values: object) -> str:
+    """What is known of a record, as a person writes it: "2023, Mexico", "Mexico", or ""."""
+    return ", ".join(str(x) for x in values if x not in (None, ""))
+
+
 def _print_sentences(sentences: Sequence[SentenceOut]) -> None:
     for n, s in enumerate(sentences, start=1):
-        where = ", ".join(str(x) for x in (s.year, s.country) if x)
+        where = _where(s.year, s.country)
         out.print(f"{n}. {s.text}", highlight=False, markup=False)
         out.print(
             f"   [dim]({where}) {s.source.path} · {s.doc_id} · {s.chunk_id} [{s.start}:{s.end}][/]",
@@ -67,7 +85,7 @@ def _print_sentences(sentences: Sequence[SentenceOut]) -> None:
         )
 
 
-@app.command()
+@app.command(cls=Command)
 @with_filters
 def summarize(
     query: Annotated[str, typer.Argument(help="What the summary is about")],
@@ -85,10 +103,21 @@ def summarize(
     if as_json:
         print_json(payload.model_dump())
         return
+    if not payload.sentences:
+        if payload.passages_considered:
+            out.print(
+                f"No sentence of the {payload.passages_considered} matching "
+                f"passage{'s' if payload.passages_considered != 1 else ''} can be quoted for “{query}”.",
+                highlight=False,
+                markup=False,
+            )
+        else:
+            _nothing_matched(query, filters)
+        return
     _print_sentences(payload.sentences)
 
 
-@app.command()
+@app.command(cls=Command)
 @with_filters
 def timeline(
     query: Annotated[str, typer.Argument(help="What the timeline is about")],
@@ -119,13 +148,16 @@ def timeline(
     if as_json or fmt == "json":
         print_json(payload.model_dump())
         return
+    if not payload.years:
+        _nothing_matched(query, filters)
+        return
     for y in payload.years:
         status = f" — status: {y.status}" if y.status else ""
         out.print(f"\n[bold]{y.year}[/] ({y.count} passages){status}", highlight=False)
         _print_sentences(y.sentences)
 
 
-@app.command()
+@app.command(cls=Command)
 @with_filters
 def mentions(
     term: Annotated[str, typer.Argument(help="Name or phrase (accent- and case-insensitive)")],
@@ -142,18 +174,24 @@ def mentions(
     if as_json:
         print_json(payload.model_dump())
         return
+    if payload.total == 0:
+        _nothing_matched(term, filters, what="No passage mentions")
+        return
     years = ", ".join(f"{y.year}: {y.count}" for y in payload.years)
     out.print(f"[bold]{payload.total}[/] passages mention [italic]{term}[/] ({years})", highlight=False)
     for p in payload.passages:
         s, e = p.spans[0] if p.spans else (0, 0)
         lo = max(0, s - 80)
         snippet = p.text[lo:s] + "«" + p.text[s:e] + "»" + p.text[e : e + 80]
-        out.print(f"- ({p.year}, {p.country}) {p.doc_id}: …{snippet}…", highlight=False, markup=False)
+        where = _where(p.year, p.country)
+        out.print(
+            f"- {f'({where}) ' if where else ''}{p.doc_id}: …{snippet}…", highlight=False, markup=False
+        )
     if payload.next_cursor:
         out.print(f"[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)
 
 
-@app.command()
+@app.command(cls=Command)
 def funding(
     partner: Annotated[str | None, typer.Option("--partner", help="Partner name (part of it)")] = None,
     year: Annotated[int | None, typer.Option("--year", help=FILTER_HELP["year"])] = None,
