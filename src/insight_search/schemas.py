@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from insight_search.facets import YEAR_COUNTING
 from insight_search.models import (
     Chunk,
     Document,
@@ -23,6 +24,8 @@ from insight_search.models import (
 )
 from insight_search.records import document_to_dict
 
+_YEAR_END = "Last year of the span the passage covers; null (or equal to `year`) for one year"
+
 
 class SourceOut(BaseModel):
     path: str
@@ -36,10 +39,14 @@ class SourceOut(BaseModel):
 
 
 class FacetsOut(BaseModel):
-    years: dict[str, int] = Field(default_factory=dict)
+    years: dict[str, int] = Field(
+        default_factory=dict,
+        description='Passages by year; a passage counts in every year it covers, "unknown" has no year',
+    )
     countries: dict[str, int] = Field(default_factory=dict)
     agencies: dict[str, int] = Field(default_factory=dict)
     themes: dict[str, int] = Field(default_factory=dict)
+    year_counting: str = Field(default=YEAR_COUNTING, description="How `years` counts a passage")
 
     @classmethod
     def of(cls, f: Facets) -> FacetsOut:
@@ -54,6 +61,7 @@ class ChunkOut(BaseModel):
     title: str
     text: str
     year: int | None = None
+    year_end: int | None = Field(None, description=_YEAR_END)
     country: str | None = None
     region: str | None = None
     theme: str | None = Field(None, description="The first of `themes` (kept for older clients)")
@@ -75,6 +83,7 @@ class ChunkOut(BaseModel):
             title=c.title,
             text=c.text,
             year=c.year,
+            year_end=c.year_end,
             country=c.country,
             region=c.region,
             theme=c.themes[0] if c.themes else None,
@@ -134,6 +143,7 @@ class SentenceOut(BaseModel):
     doc_id: str
     chunk_id: str
     year: int | None = None
+    year_end: int | None = Field(None, description=_YEAR_END)
     country: str | None = None
     title: str
     source: SourceOut
@@ -149,6 +159,7 @@ class SentenceOut(BaseModel):
             doc_id=c.doc_id,
             chunk_id=c.chunk_id,
             year=c.year,
+            year_end=c.year_end,
             country=c.country,
             title=c.title,
             source=SourceOut.of(c.source),
@@ -172,11 +183,49 @@ class SummaryOut(BaseModel):
         )
 
 
+class ActivePassageOut(BaseModel):
+    """A matching passage that covers a timeline year without being its progress note (a project running
+    that year): listed, never quoted."""
+
+    doc_id: str
+    chunk_id: str
+    title: str
+    section: str
+    year: int | None = None
+    year_end: int | None = Field(None, description=_YEAR_END)
+    country: str | None = None
+    source: SourceOut
+
+    @classmethod
+    def of(cls, c: Chunk) -> ActivePassageOut:
+        return cls(
+            doc_id=c.doc_id,
+            chunk_id=c.chunk_id,
+            title=c.title,
+            section=c.section,
+            year=c.year,
+            year_end=c.year_end,
+            country=c.country,
+            source=SourceOut.of(c.source),
+        )
+
+
 class TimelineYearOut(BaseModel):
     year: int
-    count: int
-    status: str | None = None
+    count: int = Field(
+        description="Matching passages that cover the year (as the year facet counts them for the same "
+        "query and filters)"
+    )
+    progress_notes: int = Field(
+        0, description="Of these, the year's own progress notes: the status and sentences come from them"
+    )
+    status: str | None = Field(None, description="The outcome status the year's progress notes state")
     sentences: list[SentenceOut]
+    active: list[ActivePassageOut] = Field(
+        default_factory=list,
+        description="Other matching passages that cover the year (e.g. a project running then), best "
+        "first; not progress notes",
+    )
 
 
 class TimelineOut(BaseModel):
@@ -191,8 +240,10 @@ class TimelineOut(BaseModel):
                 TimelineYearOut(
                     year=y.year,
                     count=y.count,
+                    progress_notes=y.progress_notes,
                     status=y.status,
                     sentences=[SentenceOut.of(s) for s in y.sentences],
+                    active=[ActivePassageOut.of(c) for c in y.active],
                 )
                 for y in t.years
             ],
@@ -215,6 +266,7 @@ class MentionOut(BaseModel):
     chunk_id: str
     title: str
     year: int | None = None
+    year_end: int | None = Field(None, description=_YEAR_END)
     country: str | None = None
     section: str
     source: SourceOut
@@ -245,6 +297,7 @@ class MentionsOut(BaseModel):
                     chunk_id=x.chunk.chunk_id,
                     title=x.chunk.title,
                     year=x.chunk.year,
+                    year_end=x.chunk.year_end,
                     country=x.chunk.country,
                     section=x.chunk.section,
                     source=SourceOut.of(x.chunk.source),
@@ -318,6 +371,7 @@ class PassageOut(BaseModel):
     text: str
     section: str
     year: int | None = None
+    year_end: int | None = Field(None, description=_YEAR_END)
     status: str | None = None
     label: str | None = None
 
@@ -332,6 +386,7 @@ class DocumentOut(BaseModel):
     themes: list[str] = Field(default_factory=list)
     agencies: list[str]
     year: int | None = None
+    year_end: int | None = Field(None, description="Last year of the document's span (a project's end)")
     outcome: str | None = None
     partners: list[str] = Field(default_factory=list)
     office: str | None = None
