@@ -85,6 +85,8 @@ def year_mask(
         mask &= columns.year_ends >= year_from
     if year_to is not None:
         mask &= columns.years <= year_to
+    if year_from is not None and year_to is not None and year_from > year_to:
+        mask &= False  # an empty range overlaps nothing
     return mask
 
 
