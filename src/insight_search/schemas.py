@@ -39,10 +39,7 @@ class SourceOut(BaseModel):
 
 
 class FacetsOut(BaseModel):
-    years: dict[str, int] = Field(
-        default_factory=dict,
-        description='Passages by year; a passage counts in every year it covers, "unknown" has no year',
-    )
+    years: dict[str, int] = Field(default_factory=dict)  # see year_counting; "unknown": without a year
     countries: dict[str, int] = Field(default_factory=dict)
     agencies: dict[str, int] = Field(default_factory=dict)
     themes: dict[str, int] = Field(default_factory=dict)
@@ -184,9 +181,7 @@ class SummaryOut(BaseModel):
 
 
 class ActivePassageOut(BaseModel):
-    """A matching passage that covers a timeline year without being its progress note (a project running
-    that year): listed, never quoted."""
-
+    """A matching passage covering a timeline year that is not its progress note: listed, never quoted."""
     doc_id: str
     chunk_id: str
     title: str
@@ -198,34 +193,17 @@ class ActivePassageOut(BaseModel):
 
     @classmethod
     def of(cls, c: Chunk) -> ActivePassageOut:
-        return cls(
-            doc_id=c.doc_id,
-            chunk_id=c.chunk_id,
-            title=c.title,
-            section=c.section,
-            year=c.year,
-            year_end=c.year_end,
-            country=c.country,
-            source=SourceOut.of(c.source),
-        )
+        fields = ("doc_id", "chunk_id", "title", "section", "year", "year_end", "country")
+        return cls(source=SourceOut.of(c.source), **{f: getattr(c, f) for f in fields})
 
 
 class TimelineYearOut(BaseModel):
     year: int
-    count: int = Field(
-        description="Matching passages that cover the year (as the year facet counts them for the same "
-        "query and filters)"
-    )
-    progress_notes: int = Field(
-        0, description="Of these, the year's own progress notes: the status and sentences come from them"
-    )
-    status: str | None = Field(None, description="The outcome status the year's progress notes state")
+    count: int = Field(description="Matching passages covering the year (the year facet's count)")
+    progress_notes: int = Field(0, description="Of these, the year's progress notes (status, sentences)")
+    status: str | None = None
     sentences: list[SentenceOut]
-    active: list[ActivePassageOut] = Field(
-        default_factory=list,
-        description="Other matching passages that cover the year (e.g. a project running then), best "
-        "first; not progress notes",
-    )
+    active: list[ActivePassageOut] = Field(default_factory=list, description="Other matches covering it")
 
 
 class TimelineOut(BaseModel):
