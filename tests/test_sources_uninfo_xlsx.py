@@ -137,7 +137,7 @@ def test_row_becomes_document(tmp_path: Path) -> None:
     assert doc.country == "Mexico"
     assert doc.region == "latin-america-caribbean"
     assert doc.themes == ("gender",)
-    assert doc.year is None
+    assert (doc.year, doc.year_end) == (2021, 2022)  # the row's start and end dates
     assert doc.title == "Support the national network of shelters (Mexico)"
     assert doc.source.kind == "uninfo-xlsx" and doc.source.row == 2 and doc.source.path == str(path)
     sections = [p.section for p in doc.passages]
@@ -156,7 +156,10 @@ def test_row_becomes_document(tmp_path: Path) -> None:
     partners = doc.passages[6].text
     assert "European Union" in partners and "INMUJERES" in partners and "-" not in partners
     [narrative] = [p for p in doc.passages if p.section == Section.PROGRESS_NOTE]
-    assert narrative.year == 2021 and narrative.label == "2021 Narrative"
+    assert narrative.year == 2021 and narrative.year_end is None and narrative.label == "2021 Narrative"
+    # the framework levels cover the plan's period ("UNSDCF 2020-2025"), the sub-output its own dates
+    assert [(p.year, p.year_end) for p in doc.passages[:3]] == [(2020, 2025)] * 3
+    assert all(p.year is None for p in doc.passages[3:7])
     assert doc.agencies == (
         "UN Women",
         "UNDP",

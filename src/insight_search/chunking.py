@@ -2,7 +2,8 @@
 
 Sentences of one passage are packed into chunks of at most ``max_words`` words (a sentence longer than that
 is cut at word boundaries). A chunk never crosses a passage boundary, so one year's progress note is never
-mixed with another's. Chunk ids hash the document id, the passage's section and year, and the chunk's text:
+mixed with another's. A chunk carries its passage's year span (else its document's: a project's start to
+end). Chunk ids hash the document id, the passage's section and year, and the chunk's text:
 re-indexing unchanged text keeps its ids.
 """
 
@@ -21,6 +22,15 @@ _WORD_SPAN = re.compile(r"\S+")
 def chunk_id_for(doc_id: str, passage: Passage, text: str) -> str:
     key = "\x1f".join((doc_id, passage.section, str(passage.year or ""), text))
     return hashlib.blake2b(key.encode("utf-8"), digest_size=10).hexdigest()
+
+
+def passage_years(doc: Document, passage: Passage) -> tuple[int | None, int | None]:
+    """(year, year_end) of a passage: its own span, else its document's. ``year_end`` is None for one year
+    (an end that is not after the start means one year too)."""
+    year, end = (passage.year, passage.year_end) if passage.year is not None else (doc.year, doc.year_end)
+    if year is None:
+        return None, None
+    return year, end if end is not None and end > year else None
 
 
 def _pieces(text: str, max_words: int) -> Iterator[tuple[int, int, int]]:
@@ -54,7 +64,7 @@ def chunk_document(doc: Document, max_words: int = 120) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: set[str] = set()
     for p_index, passage in enumerate(doc.passages):
-        year = passage.year if passage.year is not None else doc.year
+        year, year_end = passage_years(doc, passage)
         for start, end in passage_windows(passage.text, max_words):
             text = passage.text[start:end]
             cid = chunk_id_for(doc.doc_id, passage, text)
@@ -70,6 +80,7 @@ def chunk_document(doc: Document, max_words: int = 120) -> list[Chunk]:
                     start=start,
                     end=end,
                     year=year,
+                    year_end=year_end,
                     status=passage.status,
                     **doc.chunk_fields(),
                     composed=passage.composed,

@@ -1,4 +1,7 @@
-"""Facet counts (pure numpy): year, country, agency and theme of a set of rows, most frequent first."""
+"""Facet counts (pure numpy): year, country, agency and theme of a set of rows, most frequent first.
+
+A chunk holds several values of a facet where its record has several: its agencies, its themes, and each
+year of its span (a project from 2023 to 2024 counts in 2023 and in 2024: :data:`YEAR_COUNTING`)."""
 
 from __future__ import annotations
 
@@ -54,6 +57,14 @@ class FacetColumn:
         return {self.names[c]: int(counts[c]) for c in order}
 
 
+YEAR_COUNTING = "a passage counts in every year it covers"  # how the year facet counts (said in responses)
+
+
+def year_values(chunk: Chunk) -> list[str]:
+    """The year facet values of a chunk: each year its span covers, or "unknown"."""
+    return [str(y) for y in chunk.years] or [UNKNOWN]
+
+
 @dataclass(frozen=True, eq=False)
 class FacetTable:
     """The four facet columns of the loaded chunks."""
@@ -66,7 +77,7 @@ class FacetTable:
     @classmethod
     def of(cls, chunks: Sequence[Chunk]) -> FacetTable:
         return cls(
-            FacetColumn.of([[str(c.year) if c.year is not None else UNKNOWN] for c in chunks]),
+            FacetColumn.of([year_values(c) for c in chunks]),
             FacetColumn.of([[c.country or UNKNOWN] for c in chunks]),
             FacetColumn.of([list(c.agencies) or [UNKNOWN] for c in chunks]),
             FacetColumn.of([chunk_themes(c) or [UNKNOWN] for c in chunks]),

@@ -1,7 +1,8 @@
 """Filters over the loaded chunks (pure): per-chunk filter columns built once, and the rows a filter allows.
 
 Text values match case- and accent-insensitively (both sides folded); ``source`` is a reader kind
-("uninfo-xlsx"...) when some chunk has that kind, else a part of the folded file path.
+("uninfo-xlsx"...) when some chunk has that kind, else a part of the folded file path. Years are spans:
+``year`` matches the spans holding it, ``year_from`` / ``year_to`` the spans overlapping the range.
 """
 
 from __future__ import annotations
@@ -38,13 +39,15 @@ def _values(c: Chunk) -> tuple[tuple[str, Sequence[str]], ...]:
 class FilterColumns:
     """Per-chunk filter columns, built once at load."""
 
-    years: np.ndarray  # int32 per row, -1 when the chunk has no year
+    years: np.ndarray  # int32 per row: the first year the chunk covers, -1 when it has no year
+    year_ends: np.ndarray  # int32 per row: the last year it covers (= ``years`` for one year), -1 when none
     values: Mapping[str, Mapping[str, np.ndarray]]  # field -> folded value -> rows (int64, ascending)
     paths: np.ndarray  # folded source path per row (object)
 
     @classmethod
     def of(cls, chunks: Sequence[Chunk]) -> FilterColumns:
         years = np.array([c.year if c.year is not None else -1 for c in chunks], dtype=np.int32)
+        ends = np.array([c.years[-1] if c.year is not None else -1 for c in chunks], dtype=np.int32)
         buckets: dict[str, dict[str, list[int]]] = {f: {} for f in FIELDS}
         for i, c in enumerate(chunks):
             for name, vals in _values(c):
@@ -52,7 +55,7 @@ class FilterColumns:
                     buckets[name].setdefault(fold(str(v)), []).append(i)
         values = {f: {v: np.array(ids, dtype=np.int64) for v, ids in d.items()} for f, d in buckets.items()}
         paths = np.array([fold(c.source.path) for c in chunks], dtype=object)
-        return cls(years, values, paths)
+        return cls(years, ends, values, paths)
 
     def __len__(self) -> int:
         return len(self.years)
@@ -63,19 +66,37 @@ class FilterColumns:
         return found if found is not None else np.zeros(0, dtype=np.int64)
 
 
+def covering(columns: FilterColumns, year: int) -> np.ndarray:
+    """Boolean mask of the rows whose span holds ``year``."""
+    return (columns.years >= 0) & (columns.years <= year) & (columns.year_ends >= year)
+
+
+def year_mask(
+    columns: FilterColumns, year: int | None, year_from: int | None, year_to: int | None
+) -> np.ndarray | bool:
+    """Rows passing the year filters (True when there are none): ``year`` held by the span, ``year_from`` /
+    ``year_to`` overlapping it; a row without a year passes none of them."""
+    if year is None and year_from is None and year_to is None:
+        return True
+    mask = columns.years >= 0
+    if year is not None:
+        mask &= covering(columns, year)
+    if year_from is not None:
+        mask &= columns.year_ends >= year_from
+    if year_to is not None:
+        mask &= columns.years <= year_to
+    if year_from is not None and year_to is not None and year_from > year_to:
+        mask &= False  # an empty range overlaps nothing
+    return mask
+
+
 def allowed_rows(columns: FilterColumns, filters: Filters) -> np.ndarray | None:
     """Rows that pass ``filters``, ascending; None when nothing is filtered."""
     if filters.is_empty():
         return None
     n = len(columns)
     mask = np.ones(n, dtype=bool)
-    years = columns.years
-    if filters.year is not None:
-        mask &= years == filters.year
-    if filters.year_from is not None:
-        mask &= years >= filters.year_from
-    if filters.year_to is not None:
-        mask &= (years <= filters.year_to) & (years >= 0)
+    mask &= year_mask(columns, filters.year, filters.year_from, filters.year_to)
     for name, value in (
         ("country", filters.country),
         ("agency", filters.agency),

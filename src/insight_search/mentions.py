@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from insight_search.errors import BadInput
-from insight_search.facets import UNKNOWN
+from insight_search.facets import UNKNOWN, year_values
 from insight_search.models import Chunk, Mention, MentionsResult
 from insight_search.text import fold, fold_with_offsets
 
@@ -51,7 +51,7 @@ def mentions(
     documents: Counter[str] = Counter()
     for i in hits:
         c = chunks[i]
-        years[str(c.year) if c.year is not None else UNKNOWN] += 1
+        years.update(year_values(c))  # each year the passage covers, as the year facet counts
         countries[c.country or UNKNOWN] += 1
         documents[c.doc_id] += 1
     page = hits[offset : offset + limit]

@@ -49,6 +49,14 @@ class Section(StrEnum):
 _OLD_SECTIONS = {"narrative": Section.PROGRESS_NOTE}
 
 
+def years_covered(year: int | None, year_end: int | None) -> range:
+    """The years of a span, both ends included: ``year`` alone when ``year_end`` is None or not after it;
+    empty when ``year`` is None (a record without a year)."""
+    if year is None:
+        return range(0)
+    return range(year, max(year, year_end if year_end is not None else year) + 1)
+
+
 def section_name(value: str) -> str:
     """Today's name of a section read from an older index: "narrative" -> "progress_note"."""
     return _OLD_SECTIONS.get(value, value)
@@ -77,7 +85,8 @@ class Passage:
 
     text: str
     section: str  # a :class:`Section` value, or a reader's own name (a Markdown heading)
-    year: int | None = None
+    year: int | None = None  # the first (or only) year the passage covers
+    year_end: int | None = None  # the last year of its span; None (or ``year``) for one year
     status: str | None = None  # outcome status stated by a progress note, e.g. "not achieved"
     label: str | None = None  # the reader's own label, e.g. "2023 Narrative" or "Output 5.1.3"
     composed: bool = False  # the reader wrote this text from fields (a funding-table row, a partner list)
@@ -120,7 +129,8 @@ class Document:
     country: str | None = None
     region: str | None = None
     agencies: tuple[str, ...] = ()  # names and acronyms as the source lists them ("UN Women", "UNW")
-    year: int | None = None  # document-level year, used for passages that carry none
+    year: int | None = None  # document-level year (span start), used for passages that carry none
+    year_end: int | None = None  # last year of the document's span (a project's end), with ``year``
     outcome: str | None = None  # the outcome statement the record belongs to (or is)
     themes: tuple[str, ...] = ()  # e.g. ("gender", "youth"): a UN INFO sub-output is in each theme's export
     partners: tuple[str, ...] = ()  # contributing, implementing or funding partners named by the source
@@ -157,6 +167,7 @@ class Chunk:
     start: int  # character offsets of the chunk inside its passage
     end: int
     year: int | None = None
+    year_end: int | None = None
     status: str | None = None
     country: str | None = None
     region: str | None = None
@@ -166,6 +177,11 @@ class Chunk:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     composed: bool = False  # from a composed passage (see :class:`Passage`): not the source's own words
 
+    @property
+    def years(self) -> range:
+        """The years this chunk covers (empty when it has no year); see :func:`years_covered`."""
+        return years_covered(self.year, self.year_end)
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -174,6 +190,7 @@ class Citation:
     title: str
     source: SourceRef
     year: int | None = None
+    year_end: int | None = None
     country: str | None = None
     composed: bool = False  # the cited chunk is composed (summaries and timelines never cite one)
 
@@ -217,10 +234,17 @@ class SummarySentence:
 
 @dataclass(frozen=True)
 class TimelineYear:
+    """One year of a timeline. ``count``: the matching passages that cover the year (the same rows and
+    the same span rule as the year facet); ``status`` and ``sentences`` come only from the year's own
+    progress notes (``progress_notes`` of them match); ``active``: some other matching passages that
+    cover the year (a project running then), best first, listed as such and never quoted."""
+
     year: int
     count: int
     status: str | None
     sentences: tuple[SummarySentence, ...]
+    progress_notes: int = 0
+    active: tuple[Chunk, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -232,8 +256,10 @@ class Filters:
       surrounding spaces ("mexico" matches "Mexico", "progress_note" matches every progress note);
     * ``agency``: equal in the same way to one of the names or acronyms the source lists for the record's
       agencies ("UN Women", or "UNW" where the source gives both); no alias table, no substring;
-    * ``year``: the record's year (a passage's own year, else its document's); ``year_from`` / ``year_to``
-      bound it, both ends included, and leave out records without a year;
+    * ``year``: a year the record covers. A record's years are a span (``year`` to ``year_end``: a passage's
+      own, else its document's): one year for a yearly progress note, start to end for a project.
+      ``year=Y`` matches the spans holding Y; ``year_from`` / ``year_to`` match the spans that overlap
+      them, both ends included; records without a year are left out of every year filter;
     * ``source``: a reader kind ("uninfo-xlsx"...) or else a part of the file path; ``doc_id``: exact.
 
     Funding's ``partner`` is the one substring match ("European" matches "European Union"), because the

@@ -62,10 +62,17 @@ def year_list(
     years: Collection[int],
     chunk_years: np.ndarray,
     rrf_k: int,
+    chunk_year_ends: np.ndarray | None = None,
 ) -> list[tuple[int, float]]:
-    """The passages of ``years`` among ``lists``, in the order their RRF gives them, each scored 1.0."""
+    """The passages of ``years`` among ``lists``, in the order their RRF gives them, each scored 1.0.
+    With ``chunk_year_ends`` (each row's last year), a passage whose span holds one of ``years`` is one."""
     first = rrf(lists, weights, k=rrf_k)
-    return [(i, 1.0) for i, _ in top(first, len(first)) if int(chunk_years[i]) in years]
+    ends = chunk_years if chunk_year_ends is None else chunk_year_ends
+    return [
+        (i, 1.0)
+        for i, _ in top(first, len(first))
+        if chunk_years[i] >= 0 and any(chunk_years[i] <= y <= ends[i] for y in years)
+    ]
 
 
 def fuse(
@@ -137,6 +144,7 @@ def rank(
     matching: np.ndarray,
     *,
     chunk_years: np.ndarray,
+    chunk_year_ends: np.ndarray | None = None,
     years: Collection[int] = (),
     fusion: str = "convex",
     weights: tuple[float, float] = (1.0, 1.0),
@@ -150,7 +158,7 @@ def rank(
     lists: list[Ranked] = [dense, lexical]
     w = list(weights)
     if years:
-        lists.append(year_list(lists, w, years, chunk_years, rrf_k))
+        lists.append(year_list(lists, w, years, chunk_years, rrf_k, chunk_year_ends))
         w.append(max(w))
     ids, scores = fuse(lists, w, fusion=fusion, rrf_k=rrf_k)
     ids, scores = merge_matching(ids, scores, matching, len(chunk_years))

@@ -1,7 +1,7 @@
 """The JSON form of the value objects an index version stores: documents (with their passages and funding
 records) in ``documents.jsonl`` and chunks in ``chunks.jsonl``. Reading accepts the lines of indexes written
 before the typed fields existed (a single ``theme``, themes/outcome/partners/office in ``metadata``, the old
-section names), so an older index still loads."""
+section names, no ``year_end``: one year), so an older index still loads."""
 
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ def document_from_dict(d: dict[str, Any], shared: Shared | None = None) -> Docum
                 p["text"],
                 same(section_name(p["section"])),
                 p.get("year"),
+                p.get("year_end"),
                 same(p.get("status")),
                 same(p.get("label")),
                 composed=bool(p.get("composed", False)),  # absent in indexes written before it existed
@@ -68,6 +69,7 @@ def document_from_dict(d: dict[str, Any], shared: Shared | None = None) -> Docum
         region=same(d.get("region")),
         agencies=same(tuple(d.get("agencies") or ())),
         year=d.get("year"),
+        year_end=d.get("year_end"),
         outcome=same(typed["outcome"]),
         themes=same(tuple(typed["themes"])),
         partners=same(tuple(typed["partners"])),
@@ -110,7 +112,9 @@ def funding_from_dict(
     return FundingRecord(**d)
 
 
-_CHUNK_FIELDS = ("chunk_id", "doc_id", "text", "section", "passage_index", "start", "end", "year", "status")
+_CHUNK_FIELDS = (
+    "chunk_id", "doc_id", "text", "section", "passage_index", "start", "end", "year", "year_end", "status"
+)
 
 
 def chunk_to_dict(c: Chunk) -> dict[str, Any]:
@@ -130,6 +134,7 @@ def chunk_from_dict(d: dict[str, Any], doc: Document, shared: Shared | None = No
         start=d["start"],
         end=d["end"],
         year=d["year"],
+        year_end=d.get("year_end"),  # absent in indexes written before year spans: one year
         status=same(d["status"]),
         **doc.chunk_fields(),
         composed=bool(d.get("composed", False)),

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from insight_search.facets import YEAR_COUNTING
 from insight_search.models import (
     Chunk,
     Document,
@@ -23,6 +24,8 @@ from insight_search.models import (
 )
 from insight_search.records import document_to_dict
 
+_YEAR_END = "Last year of the span the passage covers; null (or equal to `year`) for one year"
+
 
 class SourceOut(BaseModel):
     path: str
@@ -36,10 +39,11 @@ class SourceOut(BaseModel):
 
 
 class FacetsOut(BaseModel):
-    years: dict[str, int] = Field(default_factory=dict)
+    years: dict[str, int] = Field(default_factory=dict)  # see year_counting; "unknown": without a year
     countries: dict[str, int] = Field(default_factory=dict)
     agencies: dict[str, int] = Field(default_factory=dict)
     themes: dict[str, int] = Field(default_factory=dict)
+    year_counting: str = Field(default=YEAR_COUNTING, description="How `years` counts a passage")
 
     @classmethod
     def of(cls, f: Facets) -> FacetsOut:
@@ -54,6 +58,7 @@ class ChunkOut(BaseModel):
     title: str
     text: str
     year: int | None = None
+    year_end: int | None = Field(None, description=_YEAR_END)
     country: str | None = None
     region: str | None = None
     theme: str | None = Field(None, description="The first of `themes` (kept for older clients)")
@@ -81,6 +86,7 @@ class ChunkOut(BaseModel):
             title=c.title,
             text=c.text,
             year=c.year,
+            year_end=c.year_end,
             country=c.country,
             region=c.region,
             theme=c.themes[0] if c.themes else None,
@@ -141,6 +147,7 @@ class SentenceOut(BaseModel):
     doc_id: str
     chunk_id: str
     year: int | None = None
+    year_end: int | None = Field(None, description=_YEAR_END)
     country: str | None = None
     title: str
     source: SourceOut
@@ -157,6 +164,7 @@ class SentenceOut(BaseModel):
             doc_id=c.doc_id,
             chunk_id=c.chunk_id,
             year=c.year,
+            year_end=c.year_end,
             country=c.country,
             title=c.title,
             source=SourceOut.of(c.source),
@@ -181,11 +189,30 @@ class SummaryOut(BaseModel):
         )
 
 
+class ActivePassageOut(BaseModel):
+    """A matching passage covering a timeline year that is not its progress note: listed, never quoted."""
+    doc_id: str
+    chunk_id: str
+    title: str
+    section: str
+    year: int | None = None
+    year_end: int | None = Field(None, description=_YEAR_END)
+    country: str | None = None
+    source: SourceOut
+
+    @classmethod
+    def of(cls, c: Chunk) -> ActivePassageOut:
+        fields = ("doc_id", "chunk_id", "title", "section", "year", "year_end", "country")
+        return cls(source=SourceOut.of(c.source), **{f: getattr(c, f) for f in fields})
+
+
 class TimelineYearOut(BaseModel):
     year: int
-    count: int
+    count: int = Field(description="Matching passages covering the year (the year facet's count)")
+    progress_notes: int = Field(0, description="Of these, the year's progress notes (status, sentences)")
     status: str | None = None
     sentences: list[SentenceOut]
+    active: list[ActivePassageOut] = Field(default_factory=list, description="Other matches covering it")
 
 
 class TimelineOut(BaseModel):
@@ -200,8 +227,10 @@ class TimelineOut(BaseModel):
                 TimelineYearOut(
                     year=y.year,
                     count=y.count,
+                    progress_notes=y.progress_notes,
                     status=y.status,
                     sentences=[SentenceOut.of(s) for s in y.sentences],
+                    active=[ActivePassageOut.of(c) for c in y.active],
                 )
                 for y in t.years
             ],
@@ -224,6 +253,7 @@ class MentionOut(BaseModel):
     chunk_id: str
     title: str
     year: int | None = None
+    year_end: int | None = Field(None, description=_YEAR_END)
     country: str | None = None
     section: str
     source: SourceOut
@@ -255,6 +285,7 @@ class MentionsOut(BaseModel):
                     chunk_id=x.chunk.chunk_id,
                     title=x.chunk.title,
                     year=x.chunk.year,
+                    year_end=x.chunk.year_end,
                     country=x.chunk.country,
                     section=x.chunk.section,
                     source=SourceOut.of(x.chunk.source),
@@ -329,6 +360,7 @@ class PassageOut(BaseModel):
     text: str
     section: str
     year: int | None = None
+    year_end: int | None = Field(None, description=_YEAR_END)
     status: str | None = None
     label: str | None = None
     composed: bool = False
@@ -344,6 +376,7 @@ class DocumentOut(BaseModel):
     themes: list[str] = Field(default_factory=list)
     agencies: list[str]
     year: int | None = None
+    year_end: int | None = Field(None, description="Last year of the document's span (a project's end)")
     outcome: str | None = None
     partners: list[str] = Field(default_factory=list)
     office: str | None = None

@@ -103,6 +103,7 @@ class Searcher:
             lexical,
             matching,
             chunk_years=self.columns.years,
+            chunk_year_ends=self.columns.year_ends,
             years=query_years(text),
             fusion=s.fusion,
             weights=(s.dense_weight, s.lexical_weight),

@@ -148,14 +148,19 @@ class Service:
         return self._shown(SummaryOut.of(summary).model_copy(update={"query": req.q}))
 
     def _timeline(self, req: Any) -> Timeline:
+        """The years of the passages ``searcher.matching`` gives (the rows the year facet of the same query
+        and filters counts), within the filtered years."""
         searcher = self.index.searcher
-        rows = searcher.matching(Query(req.q, filters=req.filters()))
+        filters = req.filters()
+        rows = searcher.matching(Query(req.q, filters=filters))
         timeline = summaries.timeline(
             req.q.strip(),
             [searcher.chunks[i] for i in rows],
             searcher.embedder,
             document_chunks=searcher.chunks_of_documents,
             sentences_per_year=req.sentences_per_year,
+            first_year=filters.year if filters.year is not None else filters.year_from,
+            last_year=filters.year if filters.year is not None else filters.year_to,
         )
         return Timeline(query=req.q, years=timeline.years)
 
@@ -195,13 +200,14 @@ class Service:
         )
 
     def facets(self, req: Any) -> FacetsOut:
-        """Counts over a query's candidates, or over the (filtered) index when there is no query."""
+        """Counts over the passages matching a query (``searcher.matching``, the rows a timeline and a
+        summary draw from), or over the (filtered) index when there is no query."""
         searcher = self.index.searcher
         filters = req.filters()
         if req.q is None or not req.q.strip():
             allowed = searcher.allowed(filters)
             return FacetsOut.of(searcher.facets(allowed))
-        return FacetsOut.of(searcher.facets(searcher.candidates(Query(req.q, filters=filters)).ids))
+        return FacetsOut.of(searcher.facets(searcher.matching(Query(req.q, filters=filters))))
 
     def document(self, req: Any) -> DocumentOut:
         searcher = self.index.searcher

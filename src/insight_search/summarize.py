@@ -1,5 +1,8 @@
 """Query-focused extractive summaries and year-by-year timelines over the passages that match a query.
 
+A timeline year counts every matching passage whose year span covers it, but its status and sentences
+come only from that year's progress notes; a project merely running that year is listed, not quoted.
+
 Sentences are whole and verbatim; each carries its citation and its character offsets in its passage.
 Composed passages (``Chunk.composed``: text a reader wrote from table fields) are never quoted.
 The functions take the matching passages and an embedder, not a searcher: the caller finds the matches.
@@ -15,7 +18,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from insight_search.embedding import Embedder
-from insight_search.models import Chunk, Citation, Summary, SummarySentence, Timeline, TimelineYear
+from insight_search.models import (
+    Chunk,
+    Citation,
+    Section,
+    Summary,
+    SummarySentence,
+    Timeline,
+    TimelineYear,
+)
 from insight_search.sentence_ranking import select_sentences
 from insight_search.text import sentence_spans, word_count
 
@@ -42,6 +53,7 @@ def citation(chunk: Chunk) -> Citation:
         title=chunk.title,
         source=chunk.source,
         year=chunk.year,
+        year_end=chunk.year_end,
         country=chunk.country,
         composed=chunk.composed,
     )
@@ -125,15 +137,23 @@ def summarize(
     return Summary(query=query_text, sentences=sentences, passages_considered=len(evidence))
 
 
+def is_progress_note(chunk: Chunk, year: int) -> bool:
+    """Whether ``chunk`` is a progress note of ``year`` (a yearly note: its year alone)."""
+    return chunk.section == Section.PROGRESS_NOTE and chunk.year == year and chunk.years[-1] == year
+
+
 def year_status(
-    chunks: Sequence[Chunk], year: int, document_chunks: Callable[[set[str]], Sequence[Chunk]]
+    notes: Sequence[Chunk], year: int, document_chunks: Callable[[set[str]], Sequence[Chunk]]
 ) -> str | None:
-    """The outcome status stated for ``year`` by the progress notes of the documents in ``chunks``
-    (``document_chunks``: every chunk of some documents, by document id)."""
-    statuses = Counter(c.status for c in chunks if c.status)
-    if not statuses:
-        docs = {c.doc_id for c in chunks}
-        statuses = Counter(c.status for c in document_chunks(docs) if c.year == year and c.status is not None)
+    """The outcome status stated for ``year`` by progress notes: by ``notes`` (the year's matching
+    progress notes), else by the other progress notes of ``year`` in their documents (``document_chunks``:
+    every chunk of some documents, by document id). None without a progress note of the year."""
+    statuses = Counter(c.status for c in notes if c.status)
+    if not statuses and notes:
+        docs = {c.doc_id for c in notes}
+        statuses = Counter(
+            c.status for c in document_chunks(docs) if c.status and is_progress_note(c, year)
+        )
     return statuses.most_common(1)[0][0] if statuses else None
 
 
@@ -145,28 +165,40 @@ def timeline(
     document_chunks: Callable[[set[str]], Sequence[Chunk]],
     sentences_per_year: int = 3,
     evidence_per_year: int = 10,
+    active_per_year: int = 5,
+    first_year: int | None = None,
+    last_year: int | None = None,
 ) -> Timeline:
-    """Per year with evidence, ascending: matching passages, the stated status, a short cited summary.
+    """Per year with evidence, ascending: what matches, the stated status, a short cited summary.
 
-    ``matches``: every passage that matches the query, best first; ``document_chunks``: every chunk of
-    some documents, by document id (where a year's status is looked up when its matches state none)."""
+    ``matches``: every passage that matches the query, best first. A passage counts in every year its span
+    covers (as the year facet counts it), within ``first_year``..``last_year`` when given (a year filter).
+    A year's status and sentences come only from its own progress notes (section ``progress_note`` of that
+    year); the other passages covering it (a project running that year) are listed as ``active``, at most
+    ``active_per_year``, never quoted. ``document_chunks``: every chunk of some documents, by document id
+    (where a year's status is looked up when its matching notes state none)."""
     by_year: dict[int, list[Chunk]] = defaultdict(list)
     for chunk in matches:
-        if chunk.year is not None:
-            by_year[chunk.year].append(chunk)
+        for year in chunk.years:
+            if (first_year is None or year >= first_year) and (last_year is None or year <= last_year):
+                by_year[year].append(chunk)
     years = []
     text = query_text.strip()
     for year in sorted(by_year):
         chunks = by_year[year]
+        notes = [c for c in chunks if is_progress_note(c, year)]
+        others = [c for c in chunks if not is_progress_note(c, year)]
         sentences = summarize_chunks(
-            text, chunks[:evidence_per_year], embedder, max_sentences=sentences_per_year
+            text, notes[:evidence_per_year], embedder, max_sentences=sentences_per_year
         )
         years.append(
             TimelineYear(
                 year=year,
                 count=len(chunks),
-                status=year_status(chunks, year, document_chunks),
+                status=year_status(notes, year, document_chunks),
                 sentences=sentences,
+                progress_notes=len(notes),
+                active=tuple(others[:active_per_year]),
             )
         )
     return Timeline(query=query_text, years=tuple(years))

@@ -13,6 +13,7 @@ A reader is a module with:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import re
@@ -35,6 +36,7 @@ PLACEHOLDERS = frozenset({"-", "na", "n/a", "none", "null", "nil"})
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _ALNUM = re.compile(r"[^\W_]")
+_DATE_YEAR = re.compile(r"((?:1[89]|2\d)\d\d)(?:$|[-/.T ])")  # a date's year: "2023-06-01", "2023"
 
 
 class Reader(Protocol):
@@ -151,6 +153,29 @@ def parse_year(value: Any) -> int | None:
     if isinstance(value, int) and 1000 <= value <= 2999:
         return value
     return None
+
+
+def date_year(value: Any) -> int | None:
+    """The year of a date: a ``date``/``datetime``, a text starting with it ("2023-06-01") or a year
+    (1800-2999); else None."""
+    if isinstance(value, dt.date):
+        return value.year
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 1800 <= value <= 2999 else None
+    if isinstance(value, str):
+        match = _DATE_YEAR.match(value.strip())
+        return int(match.group(1)) if match else None
+    return None
+
+
+def year_span(start: Any, end: Any) -> tuple[int | None, int | None]:
+    """(first year, last year) of a start and an end date; last year None when it is the same year or
+    unknown; the known one alone when only one is given; (None, None) when neither is a date."""
+    first, last = date_year(start), date_year(end)
+    if first is None or last is None:
+        return first if first is not None else last, None
+    first, last = min(first, last), max(first, last)
+    return first, last if last > first else None
 
 
 def distinct(values: Iterable[str | None]) -> list[str]:

@@ -9,6 +9,10 @@ start, end, outcome, required, available, spent). Both become documents:
 * one per sub-output: ``uninfo-api:<ISO3>:p:<id>``. The API lists a joint sub-output once per agency under the
   same id (same text, the agency's own money); those entries are merged into one document with every agency
   and one funding record per agency and kind. Money is the total over start..end, so its year is None.
+  The document covers the years from its start to its end date (``year`` .. ``year_end``), and so do its
+  passages.
+
+The file states no period for its framework (no plan dates), so framework documents carry no year.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from insight_search.sources.common import (
     Warn,
     amount,
     clean_text,
+    date_year,
     default_warn,
     distinct,
     extension,
@@ -34,6 +39,7 @@ from insight_search.sources.common import (
     short_error,
     short_title,
     split_names,
+    year_span,
 )
 
 logger = logging.getLogger(__name__)
@@ -256,6 +262,7 @@ def _project_document(
     for field, key in _MONEY:
         amounts = [a for _, e in entries if (a := amount(e.get(field))) is not None]
         metadata[key] = sum(amounts) if amounts else None
+    year, year_end = _project_years(entries)
     return Document(
         doc_id=doc_id,
         title=f"{short_title(names[0] if names else descriptions[0])} ({ctx.country})",
@@ -263,10 +270,20 @@ def _project_document(
         passages=tuple(passages),
         country=ctx.country,
         agencies=agencies,
+        year=year,
+        year_end=year_end,
         outcome=outcomes[0] if outcomes else None,
         metadata=metadata,
         funding=tuple(funding),
     )
+
+
+def _project_years(entries: list[tuple[int, dict[str, Any]]]) -> tuple[int | None, int | None]:
+    """The years a sub-output covers: from the earliest start to the latest end of its entries (one
+    year when they are the same year; the known one alone when the other date is missing)."""
+    starts = [y for _, e in entries if (y := date_year(e.get("start"))) is not None]
+    ends = [y for _, e in entries if (y := date_year(e.get("end"))) is not None]
+    return year_span(min(starts) if starts else None, max(ends) if ends else None)
 
 
 def _first_text(entries: list[tuple[int, dict[str, Any]]], key: str) -> str | None:

@@ -3,8 +3,11 @@
 One sheet, one row per sub-output. Each row becomes one :class:`Document` whose passages are the results
 chain (strategic priority, outcome, output, sub-output), the description, the marker narratives, the partners
 and the yearly progress notes (``YYYY Narrative``: section ``progress_note``, label "YYYY Narrative", each
-passage carrying its year). Every passage is a cell's text except the partners passage, which the reader
-composes from the two partner cells ("Contributing partners: A; B. Implementation partners: C") and marks
+passage carrying its year). The row covers the years from its ``Start date`` to its ``End date`` (the
+document's ``year`` .. ``year_end``, which its other passages carry); the framework levels of its chain
+(strategic priority, outcome, output) cover the plan's period instead where the ``Plan name`` states one
+("2017-2021 MSDF"). Every passage is a cell's text except the partners passage, which the reader composes
+from the two partner cells ("Contributing partners: A; B. Implementation partners: C") and marks
 ``composed``. ``YYYY Required``, ``YYYY Available`` and ``YYYY Expenditure`` become
 :class:`FundingRecord` values. The document's outcome is the row's outcome, its partners the contributing and
 implementation partners.
@@ -40,6 +43,7 @@ from insight_search.sources.common import (
     short_error,
     short_title,
     split_names,
+    year_span,
 )
 from insight_search.text import clean_whitespace
 
@@ -63,6 +67,9 @@ _TEXT_COLUMNS = ("Sub-Output", "Description")  # at least one of them is require
 _FUNDING_KINDS = {"required": "required", "available": "available", "expenditure": "expenditure"}
 _YEAR_COLUMN = re.compile(r"^((?:19|20)\d\d)\s+(required|available|expenditure|narrative)$", re.IGNORECASE)
 _CODE = re.compile(r"\d+(?:\.\d+)*")
+_PLAN_PERIOD = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*(?:[-\u2013\u2014/]|to)\s*((?:19|20)\d\d)(?!\d)")
+# The framework levels of the results chain: their passages cover the plan's period when its name says it.
+_FRAMEWORK_SECTIONS = frozenset({Section.STRATEGIC_PRIORITY, Section.OUTCOME, Section.OUTPUT})
 _SDG_TARGET_SPLIT = re.compile(r"[,;]\s*(?=\d{1,2}\.[0-9a-z]{1,2}\s)")
 _MOJIBAKE = ("√", "‚Ä", "¬†")  # Mac Roman renderings of UTF-8 lead bytes
 
@@ -262,7 +269,14 @@ def row_document(
     doc_id = _doc_id(get("ID"), country, code, sub_output, text("Description"))
     source = SourceRef(path=str(path), kind=KIND, row=row)
 
-    passages = [Passage(text=t, section=s, label=label) for column, s, label in _CHAIN if (t := text(column))]
+    plan_year, plan_end = plan_period(text("Plan name"))
+    passages = [
+        Passage(text=t, section=s, label=label)
+        if s not in _FRAMEWORK_SECTIONS or plan_year is None
+        else Passage(text=t, section=s, year=plan_year, year_end=plan_end, label=label)
+        for column, s, label in _CHAIN
+        if (t := text(column))
+    ]
     for marker in _MARKERS:
         narrative = text(f"{marker} narrative")
         if narrative:
@@ -327,6 +341,7 @@ def row_document(
         metadata[key] = amount(get(column))
 
     title_text = sub_output or text("Description") or ""
+    first_year, last_year = year_span(get("Start date"), get("End date"))
     return Document(
         doc_id=doc_id,
         title=f"{short_title(title_text)} ({country})" if country else short_title(title_text),
@@ -335,12 +350,23 @@ def row_document(
         country=country,
         region=region,
         agencies=agencies,
+        year=first_year,
+        year_end=last_year,
         outcome=text("Outcome"),
         themes=(theme,) if theme else (),
         partners=split_names([*contributing, *implementing]),
         metadata=metadata,
         funding=tuple(funding),
     )
+
+
+def plan_period(name: str | None) -> tuple[int | None, int | None]:
+    """The period a plan's name states ("UNDAF 2018 - 2022" -> (2018, 2022)); (None, None) when it states
+    none (most names are just "United Nations Sustainable Development Cooperation Framework")."""
+    match = _PLAN_PERIOD.search(name or "")
+    if not match:
+        return None, None
+    return year_span(int(match.group(1)), int(match.group(2)))
 
 
 def _doc_id(raw_id: Any, country: str | None, code: str | None, *texts: str | None) -> str:
