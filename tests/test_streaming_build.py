@@ -19,7 +19,7 @@ from insight_search import records, store
 from insight_search.chunking import chunk_document
 from insight_search.config import Settings
 from insight_search.errors import IndexCorrupt
-from insight_search.indexer import build_index, collect_corpus, indexed_text
+from insight_search.indexer import build_index, collect_corpus, index_is_current, indexed_text
 from insight_search.lexical import LexicalBuilder, LexicalIndex, tokenize
 from insight_search.models import Query
 from insight_search.search import Searcher
@@ -163,6 +163,34 @@ def test_an_index_written_in_format_1_still_loads(tmp_path: Path):
     hits = Searcher(again, FakeEmbedder()).search(query).hits
     before = Searcher(expected, FakeEmbedder()).search(query).hits
     assert [h.chunk.chunk_id for h in hits] == [h.chunk.chunk_id for h in before]
+
+
+def test_an_index_written_in_format_2_loads_as_one_year_quoted_passages_and_is_rebuilt(tmp_path: Path):
+    """Format 2 had no year spans and no composed marks: it loads with each passage one year and quotable,
+    and ``index`` no longer counts it as current, so a rebuild from its own sources gives it both."""
+    index_dir = tmp_path / "index"
+    settings = Settings(index_dir=index_dir)
+    build_index([SEED], settings, FakeEmbedder())
+    version = store.current_version(index_dir)
+    assert version is not None
+    for name in ("chunks.jsonl", "documents.jsonl"):
+        lines = [json.loads(line) for line in (version / name).read_text().splitlines()]
+        for d in lines:
+            d.pop("year_end", None)
+            d.pop("composed", None)
+            for p in d.get("passages", ()):
+                p.pop("year_end", None)
+                p.pop("composed", None)
+        (version / name).write_text("".join(json.dumps(d) + "\n" for d in lines))
+    manifest = json.loads((version / "manifest.json").read_text())
+    del manifest["checksums"]
+    (version / "manifest.json").write_text(json.dumps(dict(manifest, format_version=2)))
+    old = store.load(index_dir)
+    assert old.chunks and all(c.year_end is None and not c.composed for c in old.chunks)
+    assert not index_is_current(index_dir, [SEED], FakeEmbedder().model_id)
+    build_index([SEED], settings, FakeEmbedder())
+    assert any(c.composed for c in store.load(index_dir).chunks)  # the sample page's funding sentences
+    assert index_is_current(index_dir, [SEED], FakeEmbedder().model_id)
 
 
 def test_bm25_built_in_blocks_from_the_spill_file_equals_one_block_and_bm25s(tmp_path: Path, monkeypatch):

@@ -52,8 +52,11 @@ from insight_search.records import (
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: an exact dense index is stored as vectors.f32
-READABLE_FORMATS = (1, 2)  # 1: every dense index in dense.faiss
+# 3: passages carry year spans (year_end) and composed marks; 2: an exact dense index is stored as
+# vectors.f32; 1: every dense index in dense.faiss. An older index still loads (one-year, quoted
+# passages); `index` and `serve` rebuild it from its own sources so that it gains both.
+FORMAT_VERSION = 3
+READABLE_FORMATS = (1, 2, 3)
 CURRENT = "CURRENT"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
