@@ -125,6 +125,22 @@ def test_the_sample_page_summaries_quote_only_the_page(sample):
         assert not any(s.composed for s in sentences)
 
 
+def test_composed_passages_take_no_evidence_place_from_quotable_ones(sample, monkeypatch):
+    """A summary reads the first quotable matching passages: the funding-table sentences that match a
+    funding query ahead of them do not push them out of its evidence."""
+    from insight_search import summarize as summaries
+    from insight_search.models import Query
+
+    searcher, _ = sample
+    q = "Multi-Partner Trust Fund contribution"
+    rows = searcher.matching(Query(q))
+    assert any(searcher.chunks[i].composed for i in rows[:3])  # the funding sentences rank first
+    monkeypatch.setattr(summaries, "DEFAULT_EVIDENCE", 3)
+    summary = call(searcher, "summarize", q=q, max_sentences=5)
+    quotable = [i for i in rows if not searcher.chunks[i].composed]
+    assert len(quotable) >= 3 and summary.passages_considered == 3
+
+
 def _not_quoted(sentences, sources) -> list[str]:  # type: ignore[no-untyped-def]
     bad = []
     for s in sentences:

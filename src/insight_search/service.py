@@ -9,6 +9,8 @@ owns the caches that outlive a reload (query and sentence vectors, sentence spli
 
 from __future__ import annotations
 
+import itertools
+
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -137,7 +139,10 @@ class Service:
     def summarize(self, req: Any) -> SummaryOut:
         searcher = self.index.searcher
         rows = searcher.matching(Query(req.q, filters=req.filters()))
-        evidence = [searcher.chunks[i] for i in rows[: summaries.DEFAULT_EVIDENCE]]
+        # Composed passages (funding-table sentences, partner lists) are never quoted: they do not take
+        # evidence places from passages that can be.
+        quotable = (searcher.chunks[i] for i in rows if not searcher.chunks[i].composed)
+        evidence = list(itertools.islice(quotable, summaries.DEFAULT_EVIDENCE))
         summary = summaries.summarize(
             req.q.strip(),
             evidence,

@@ -130,11 +130,13 @@ def summarize(
     """Extractive summary of what ``evidence`` says about ``query_text``.
 
     ``evidence``: the best matching passages, best first, already cut to the depth the caller wants
-    (:data:`DEFAULT_EVIDENCE` by default)."""
+    (:data:`DEFAULT_EVIDENCE` by default). ``passages_considered`` counts the quotable ones (composed
+    passages are never quoted)."""
     sentences = summarize_chunks(
         query_text.strip(), evidence, embedder, max_sentences=max_sentences, max_words=max_words
     )
-    return Summary(query=query_text, sentences=sentences, passages_considered=len(evidence))
+    quotable = sum(not c.composed for c in evidence)
+    return Summary(query=query_text, sentences=sentences, passages_considered=quotable)
 
 
 def is_progress_note(chunk: Chunk, year: int) -> bool:
