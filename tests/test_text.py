@@ -4,11 +4,18 @@ of its input, never by the clock (issue 11, parts 5 and 6)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from insight_search.sources.unwomen_page import read_unwomen_page
-from insight_search.text import PUNKT_MAX_LINE_CHARS, _punkt, rule_sentence_spans, sentence_spans, split_sentences
+from insight_search.text import (
+    PUNKT_MAX_LINE_CHARS,
+    _punkt,
+    rule_sentence_spans,
+    sentence_spans,
+    split_sentences,
+)
 
 from .conftest import need_shared
 
@@ -31,13 +38,13 @@ def _exact(text: str) -> list[str]:
     [
         # The sample page's form: a sentence, the address, a new capitalised sentence.
         (
-            "It reduces domestic and care work. https://example.org/alliance/ At the national level, it works.",
-            ["It reduces domestic and care work.", "https://example.org/alliance/", "At the national level, it works."],
+            "It reduces care work. https://example.org/alliance/ At the national level, it works.",
+            ["It reduces care work.", "https://example.org/alliance/", "At the national level, it works."],
         ),
         # An address ending its sentence without a period, the next sentence glued to it.
-        ("More is at www.unwomen.org/en The law passed.", ["More is at www.unwomen.org/en", "The law passed."]),
+        ("More at www.unwomen.org/en The law passed.", ["More at www.unwomen.org/en", "The law passed."]),
         # An address at the end of a sentence with a period stays in that sentence.
-        ("Read more at https://example.org. The law passed.", ["Read more at https://example.org.", "The law passed."]),
+        ("Read https://example.org. The law passed.", ["Read https://example.org.", "The law passed."]),
         # An address in the middle of a sentence, lowercase words after it: one sentence.
         (
             "See https://example.org/a for the law and its rules. Next one.",
@@ -53,7 +60,9 @@ def test_a_web_address_followed_by_a_capital_ends_its_sentence(text: str, senten
 
 def test_offsets_stay_exact_with_addresses_and_line_breaks() -> None:
     text = "Intro line\n  Care work. https://a.mx/  At home it grows.\n\nhttps://b.org The end."
-    assert _exact(text) == ["Intro line", "Care work.", "https://a.mx/", "At home it grows.", "https://b.org", "The end."]
+    assert _exact(text) == [
+        "Intro line", "Care work.", "https://a.mx/", "At home it grows.", "https://b.org", "The end."
+    ]
 
 
 def test_sample_page_address_is_its_own_sentence() -> None:
@@ -62,11 +71,11 @@ def test_sample_page_address_is_its_own_sentence() -> None:
     doc = next(read_unwomen_page(need_shared("seeds", "000_9c9b05ac064ed03a.txt")))
     sentences = [s for p in doc.passages for s in _exact(p.text)]
     assert ALLIANCE in sentences
-    assert any(s.startswith("At the national level, UN Women CO works closely with INMUJERES") for s in sentences)
+    assert any(s.startswith("At the national level, UN Women CO works closely") for s in sentences)
     assert not [s for s in sentences if GLUED.search(s)]
 
 
-def test_summary_and_timeline_sentences_never_begin_with_a_glued_address(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_summary_and_timeline_never_quote_a_glued_address(tmp_path: Path) -> None:
     from insight_search.config import Settings
     from insight_search.indexer import build_index
     from insight_search.search import open_searcher
