@@ -136,7 +136,6 @@ def test_mentions_funding_facets(client: TestClient) -> None:
     ("path", "params", "status"),
     [
         ("/search", {"q": ""}, 422),
-        ("/search", {"q": "x" * 1001}, 422),
         ("/search", {"q": QUERY, "k": 0}, 422),
         ("/search", {"q": QUERY, "k": 101}, 422),
         ("/search", {"q": QUERY, "year": 1800}, 422),
@@ -348,3 +347,63 @@ def test_mcp_endpoint_lists_and_calls_the_tools(client: TestClient) -> None:
 def test_mcp_endpoint_refuses_a_foreign_host(client: TestClient) -> None:
     r = _rpc(client, "tools/list", {}, 1, host="evil.example")
     assert r.status_code == 421
+
+
+# A pasted paragraph: far over the old 1,000-character limit, its last word the only one naming the place.
+PARAGRAPH = "The outcome concerns social protection and services for people in vulnerable conditions. " * 220
+
+
+def test_a_query_as_long_as_a_paragraph_is_answered_and_read_whole(client: TestClient) -> None:
+    """Queries up to the request-body limit are accepted (the old limit was 1,000 characters); the keywords
+    come from all of the query, so its last word still matches."""
+    assert Settings().max_query_chars == Settings().max_body_bytes
+    q = PARAGRAPH + "Monterrey"
+    assert len(q) > 19_000
+    r = client.post("/search", json={"q": q, "k": 100})
+    assert r.status_code == 200, r.text
+    lexical = [h for h in r.json()["results"] if h["lexical_score"] and "Monterrey" in h["text"]]
+    assert lexical, "the last word of a long query was not used"
+    assert client.get("/search", params={"q": PARAGRAPH[:5000]}).status_code == 200
+    assert client.post("/summarize", json={"q": q}).status_code == 200
+    assert client.post("/timeline", json={"q": q}).status_code == 200
+
+
+def test_a_batch_answers_each_query_on_its_own(client: TestClient) -> None:
+    queries: list[Any] = [
+        {"q": QUERY},
+        {"q": "   "},
+        {"q": QUERY, "k": 0},
+        "not an object",
+        {"q": QUERY, "cursor": "not-a-cursor"},
+        {"q": PARAGRAPH + "Monterrey", "k": 3},
+    ]
+    r = client.post("/search/batch", json={"queries": queries})
+    assert r.status_code == 200, r.text
+    items = r.json()["results"]
+    assert [item["error"] is None for item in items] == [True, False, False, False, False, True]
+    assert items[1]["error"] == "q: the query is empty"
+    assert items[2]["error"].startswith("k: Input should be greater than or equal to 1")
+    assert items[3]["error"] == "request: expected a JSON object, got str"
+    assert "cursor" in items[4]["error"]
+    single = client.post("/search", json={"q": QUERY}).json()
+    ids = [h["chunk_id"] for h in items[0]["result"]["results"]]
+    assert ids == [h["chunk_id"] for h in single["results"]]
+    assert len(items[5]["result"]["results"]) == 3
+    assert client.post("/search/batch", json={"queries": []}).status_code == 422
+
+
+def test_one_query_too_long_fails_alone_in_a_batch(fake_built: tuple[Settings, FakeEmbedder]) -> None:
+    settings, embedder = fake_built
+    bounded = settings.model_copy(update={"max_query_chars": 1000})
+    with client_for(create_app(bounded, embedder=embedder, limits=NO_LIMITS)) as c:
+        r = c.post("/search/batch", json={"queries": [{"q": "x" * 1001}, {"q": QUERY}]})
+        openapi = c.get("/openapi.json").json()
+    too_long, fine = r.json()["results"]
+    assert too_long == {"result": None, "error": "q: String should have at most 1000 characters"}
+    assert fine["error"] is None and fine["result"]["results"]
+    # The batch is documented: each query takes the parameters of POST /search, with their bounds.
+    body = openapi["paths"]["/search/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    request = openapi["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    item = request["properties"]["queries"]["items"]
+    assert item["properties"]["q"]["maxLength"] == 1000 and "k" in item["properties"]
+    assert request["properties"]["queries"]["maxItems"] == Settings().max_batch_queries

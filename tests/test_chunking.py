@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from insight_search.chunking import chunk_document, passage_windows
+from pathlib import Path
+
+from insight_search.chunking import CHARS_PER_WORD, chunk_document, default_max_chars, passage_windows
 from insight_search.models import Document, Passage, SourceRef
 from insight_search.sources.unwomen_page import read_unwomen_page
 from insight_search.text import split_sentences
@@ -65,3 +67,59 @@ def test_domain_abbreviations_do_not_end_sentences():
         "About 1.3 million women were reached.",
         "U.N. agencies agreed.",
     ]
+
+
+def test_chunks_are_capped_in_characters_and_one_huge_token_is_cut() -> None:
+    """One 15 MB token was one 15 MB chunk (1.8 GB while indexing, a 30 MB search response)."""
+    token = "x" * 15_000_000
+    doc = _doc(Passage(f"Before it. {token} After it.", "narrative"))
+    chunks = chunk_document(doc, max_words=120)
+    cap = default_max_chars(120)
+    assert cap == 120 * CHARS_PER_WORD
+    assert max(len(c.text) for c in chunks) <= cap
+    text = doc.passages[0].text
+    windows = passage_windows(text, max_words=120)  # (the chunks hold each repeated piece once)
+    assert "".join(text[s:e] for s, e in windows).replace(" ", "") == text.replace(" ", "")  # nothing lost
+    for c in chunks:
+        assert doc.passages[c.passage_index].text[c.start : c.end] == c.text
+
+
+def test_long_words_pack_to_the_character_cap() -> None:
+    text = " ".join(f"{'w' * 40}{i}." for i in range(100))  # 100 one-word sentences of 42-43 characters
+    windows = passage_windows(text, max_words=120, max_chars=200)
+    assert all(e - s <= 200 for s, e in windows)
+    assert len(windows) >= len(text) // 200
+    assert " ".join(text[s:e] for s, e in windows) == text
+    # Prose is not touched by the default cap: the words bound comes first.
+    prose = " ".join(f"Sentence number {i} has six words." for i in range(40))
+    assert passage_windows(prose, max_words=13) == passage_windows(prose, max_words=13, max_chars=10**9)
+
+
+def test_the_index_honours_chunk_chars_and_a_search_response_stays_small(tmp_path: Path) -> None:
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from insight_search.api import create_app
+    from insight_search.config import Settings
+    from insight_search.indexer import build_index
+
+    from .conftest import FakeEmbedder
+    from .test_api import BASE, NO_LIMITS
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    records = [
+        {"id": "normal", "text": "The care law was adopted in Monterrey."},
+        {"id": "blob", "text": "Attachment: " + "QUJD" * 3_750_000},  # one 15 MB token
+    ]
+    (corpus / "r.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    settings = Settings(index_dir=tmp_path / "index", corpus_paths=[corpus], chunk_chars=500)
+    build_index([corpus], settings, FakeEmbedder())
+    with TestClient(create_app(settings, embedder=FakeEmbedder(), limits=NO_LIMITS), base_url=BASE) as c:
+        r = c.get("/search", params={"q": "attachment QUJD care law", "k": 10})
+    assert r.status_code == 200
+    assert len(r.content) < 100_000, len(r.content)
+    results = r.json()["results"]
+    assert {h["doc_id"] for h in results} >= {"blob"}
+    assert max(len(h["text"]) for h in results) <= 500

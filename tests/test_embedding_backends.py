@@ -138,3 +138,18 @@ def test_manifest_records_backend_and_other_backend_is_refused(tmp_path: Path, f
 
     with pytest.raises(ModelMismatch):
         open_searcher(settings, OtherBackend())
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["torch", pytest.param("onnx", marks=pytest.mark.slow), pytest.param("static", marks=pytest.mark.slow)],
+)
+def test_a_long_text_is_embedded_from_its_first_part(tiny_model: Path, tmp_path: Path, backend: str) -> None:
+    """A query may be as long as a request body: every backend embeds the first part the model takes
+    (max_seq_length tokens; static: its first 512 tokens) instead of failing; what follows changes nothing."""
+    embedder = make_embedder(_settings(tmp_path, tiny_model, backend))
+    long = "care system legislation " * 1500  # 4,500 tokens, far over 256 (and the model's 512 positions)
+    vectors = embedder.embed_batch([long, long + "quantum chromodynamics " * 200, "care system"])
+    assert vectors.shape == (3, embedder.dimension)
+    assert np.allclose(vectors[0], vectors[1], atol=1e-5)
+    assert not np.allclose(vectors[0], vectors[2], atol=1e-3)

@@ -101,7 +101,7 @@ def test_bad_queries_are_refused(corpus, settings, fake_embedder):
     service = service_for(_searcher(settings, fake_embedder))
     for bad in (
         {"q": "   "},
-        {"q": "x" * 5000},
+        {"q": "x" * (settings.max_body_bytes + 1)},  # longer than a request body (5,000 is a paragraph)
         {"q": "care", "k": 0},
         {"q": "care", "k": 1000},
         {"q": "care", "year": 99999},

@@ -153,3 +153,19 @@ def test_cli_refuses_before_loading_anything(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli_app, ["search", QUERY, "--k", "0", "--index-dir", str(tmp_path / "none")])
     assert result.exit_code == 2
     assert "k: Input should be greater than or equal to 1" in result.output
+
+
+def test_by_default_a_query_may_be_as_long_as_a_request_body(
+    built: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old default refused queries over 1,000 characters; now the bound is the request-body limit, on
+    every edge (the CLI and MCP have no body, and take the same bound)."""
+    monkeypatch.setenv("INSIGHT_SEARCH_INDEX_DIR", str(built.index_dir))
+    monkeypatch.setattr(embedding, "make_embedder", lambda settings: FakeEmbedder())
+    assert Settings().max_query_chars == Settings().max_body_bytes
+    assert Settings(max_body_bytes=2000).max_query_chars == 2000
+    bound = Bound("max_query_chars", Settings().max_body_bytes, "search", "q", "", _text, {})
+    code, output = _cli(bound, 5000)
+    assert code == 0, output
+    assert all(status == 200 for status, _ in _http(bound, 5000))
+    assert _mcp(bound, 5000)[0] is False

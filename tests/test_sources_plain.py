@@ -275,3 +275,19 @@ def test_random_lines_only_raise_domain_errors(tmp_path: Path, lines: list[str])
         return
     assert len({d.doc_id for d in docs}) == len(docs)
     assert all(d.passages for d in docs)
+
+
+def test_jsonl_record_over_the_size_limit_is_named_and_the_rest_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insight_search.sources import jsonl
+
+    monkeypatch.setattr(jsonl, "MAX_RECORD_BYTES", 1000)
+    big = json.dumps({"id": "big", "text": "word " * 1000})
+    lines = [json.dumps({"id": "a", "text": "First."}), big, json.dumps({"id": "b", "text": "Last."})]
+    problems: list[UnreadableFile] = []
+    docs = list(read_jsonl(_jsonl(tmp_path, lines), problems.append))
+    assert [d.doc_id for d in docs] == ["a", "b"]
+    assert [d.source.row for d in docs] == [1, 3]
+    reason = f"line 2: record of {len(big):,} bytes is over the limit of 1,000"
+    assert [p.reason for p in problems] == [reason]

@@ -7,6 +7,7 @@ around what it opens for serving.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -18,7 +19,16 @@ from insight_search.embedding import Embedder
 from insight_search.highlight import SentenceTerms, sentence_terms
 
 VECTOR_CACHE_SIZE = 50_000  # query and sentence vectors (about 1.5 KB each at 384 dimensions)
+# A longer text (a pasted paragraph: a query may be as long as a request body) is remembered by a digest, so
+# the cache holds at most this many characters a vector.
+KEY_MAX_CHARS = 1_000
 HIGHLIGHT_CACHE_SIZE = 20_000  # chunk texts (Punkt + stemming cost about 0.6 ms a chunk)
+
+
+def _key(text: str) -> str | bytes:
+    if len(text) <= KEY_MAX_CHARS:
+        return text
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
 class CachingEmbedder:
@@ -33,7 +43,7 @@ class CachingEmbedder:
             raise ValueError(f"maxsize must be at least 1, got {maxsize}")
         self.inner = inner
         self.maxsize = maxsize
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors: OrderedDict[str | bytes, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._model = threading.Lock()  # one inference at a time
 
@@ -63,26 +73,28 @@ class CachingEmbedder:
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        known: dict[str, np.ndarray] = {}
+        keys = [_key(t) for t in texts]
+        known: dict[str | bytes, np.ndarray] = {}
         with self._lock:
-            for t in texts:
-                v = self._vectors.get(t)
+            for k in keys:
+                v = self._vectors.get(k)
                 if v is not None:
-                    self._vectors.move_to_end(t)
-                    known[t] = v
-        missing = list(dict.fromkeys(t for t in texts if t not in known))
+                    self._vectors.move_to_end(k)
+                    known[k] = v
+        missing = dict.fromkeys(k for k in keys if k not in known)
         if missing:
+            text_of = dict(zip(keys, texts, strict=True))
             with self._model:
-                vectors = self.inner.embed_batch(missing)
-            fresh = {t: v.copy() for t, v in zip(missing, vectors, strict=True)}
+                vectors = self.inner.embed_batch([text_of[k] for k in missing])
+            fresh = {k: v.copy() for k, v in zip(missing, vectors, strict=True)}
             known.update(fresh)
             with self._lock:
-                for t, v in fresh.items():
-                    self._vectors[t] = v
-                    self._vectors.move_to_end(t)
+                for k, v in fresh.items():
+                    self._vectors[k] = v
+                    self._vectors.move_to_end(k)
                 while len(self._vectors) > self.maxsize:
                     self._vectors.popitem(last=False)
-        return np.vstack([known[t] for t in texts])
+        return np.vstack([known[k] for k in keys])
 
 
 def cached_sentence_terms(maxsize: int = HIGHLIGHT_CACHE_SIZE) -> Callable[[str], SentenceTerms]:

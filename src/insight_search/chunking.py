@@ -1,10 +1,11 @@
 """Document -> chunks. Pure: no model, no I/O.
 
-Sentences of one passage are packed into chunks of at most ``max_words`` words (a sentence longer than that
-is cut at word boundaries). A chunk never crosses a passage boundary, so one year's progress note is never
-mixed with another's. A chunk carries its passage's year span (else its document's: a project's start to
-end). Chunk ids hash the document id, the passage's section and year, and the chunk's text:
-re-indexing unchanged text keeps its ids.
+Sentences of one passage are packed into chunks of at most ``max_words`` words and ``max_chars`` characters (a
+sentence longer than that is cut at word boundaries, a single word longer than ``max_chars`` into pieces of
+``max_chars``: one 15 MB token is not one 15 MB chunk). A chunk never crosses a passage boundary, so one
+year's progress note is never mixed with another's. A chunk carries its passage's year span (else its
+document's: a project's start to end). Chunk ids hash the document id, the passage's section and
+year, and the chunk's text: re-indexing unchanged text keeps its ids.
 """
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ from insight_search.models import Chunk, Document, Passage
 from insight_search.text import sentence_spans
 
 _WORD_SPAN = re.compile(r"\S+")
+# The character cap's default: this many characters a word. With 120 words, 1,800 characters: the longest of
+# the 217,044 chunks of the sample page and the UN INFO exports (URLs and long names included) has 1,496, the
+# longest SciFact chunk 1,063, so the cap cuts only text that is not prose.
+CHARS_PER_WORD = 15
+
+
+def default_max_chars(max_words: int) -> int:
+    """The character cap that goes with ``max_words`` when none is configured (``Settings.chunk_chars``)."""
+    return max_words * CHARS_PER_WORD
 
 
 def chunk_id_for(doc_id: str, passage: Passage, text: str) -> str:
@@ -33,22 +43,42 @@ def passage_years(doc: Document, passage: Passage) -> tuple[int | None, int | No
     return year, end if end is not None and end > year else None
 
 
-def _pieces(text: str, max_words: int) -> Iterator[tuple[int, int, int]]:
-    """(start, end, words) of each sentence, long sentences cut into ``max_words``-word pieces."""
+def _pieces(text: str, max_words: int, max_chars: int) -> Iterator[tuple[int, int, int]]:
+    """(start, end, words) of each sentence, long sentences cut into pieces of at most ``max_words`` words and
+    ``max_chars`` characters, and a word longer than ``max_chars`` into ``max_chars`` pieces. Words are
+    streamed: a sentence of millions of words is never held as a list."""
     for s, e in sentence_spans(text):
-        spans = [m.span() for m in _WORD_SPAN.finditer(text, s, e)]
-        for i in range(0, len(spans), max_words):
-            part = spans[i : i + max_words]
-            yield part[0][0], part[-1][1], len(part)
+        start = end = -1
+        count = 0
+        for m in _WORD_SPAN.finditer(text, s, e):
+            ws, we = m.span()
+            if we - ws > max_chars:  # an over-long word: its own pieces
+                if start >= 0:
+                    yield start, end, count
+                    start, count = -1, 0
+                while we - ws > max_chars:
+                    yield ws, ws + max_chars, 1
+                    ws += max_chars
+            if start >= 0 and (count == max_words or we - start > max_chars):
+                yield start, end, count
+                start, count = -1, 0
+            if start < 0:
+                start = ws
+            end = we
+            count += 1
+        if start >= 0:
+            yield start, end, count
 
 
-def passage_windows(text: str, max_words: int) -> list[tuple[int, int]]:
-    """Character windows of ``text``: whole sentences packed up to ``max_words`` words each."""
+def passage_windows(text: str, max_words: int, max_chars: int | None = None) -> list[tuple[int, int]]:
+    """Character windows of ``text``: whole sentences packed up to ``max_words`` words and ``max_chars``
+    characters each (default :func:`default_max_chars`)."""
+    cap = max_chars or default_max_chars(max_words)
     windows: list[tuple[int, int]] = []
     start = end = -1
     count = 0
-    for s, e, n in _pieces(text, max_words):
-        if start >= 0 and count + n > max_words:
+    for s, e, n in _pieces(text, max_words, cap):
+        if start >= 0 and (count + n > max_words or e - start > cap):
             windows.append((start, end))
             start, count = -1, 0
         if start < 0:
@@ -60,12 +90,14 @@ def passage_windows(text: str, max_words: int) -> list[tuple[int, int]]:
     return windows
 
 
-def chunk_document(doc: Document, max_words: int = 120) -> list[Chunk]:
+def chunk_document(doc: Document, max_words: int = 120, max_chars: int | None = None) -> list[Chunk]:
+    """The chunks of ``doc``: at most ``max_words`` words and ``max_chars`` characters each (default
+    :func:`default_max_chars` of ``max_words``)."""
     chunks: list[Chunk] = []
     seen: set[str] = set()
     for p_index, passage in enumerate(doc.passages):
         year, year_end = passage_years(doc, passage)
-        for start, end in passage_windows(passage.text, max_words):
+        for start, end in passage_windows(passage.text, max_words, max_chars):
             text = passage.text[start:end]
             cid = chunk_id_for(doc.doc_id, passage, text)
             if cid in seen:  # the same text twice in one document and section is indexed once
@@ -89,6 +121,8 @@ def chunk_document(doc: Document, max_words: int = 120) -> list[Chunk]:
     return chunks
 
 
-def chunk_documents(docs: Iterable[Document], max_words: int = 120) -> Iterator[Chunk]:
+def chunk_documents(
+    docs: Iterable[Document], max_words: int = 120, max_chars: int | None = None
+) -> Iterator[Chunk]:
     for doc in docs:
-        yield from chunk_document(doc, max_words)
+        yield from chunk_document(doc, max_words, max_chars)

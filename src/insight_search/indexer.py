@@ -238,7 +238,7 @@ class _Pipeline:
     def add_document(self, doc: Document) -> None:
         if not self.writer.add_document(doc):
             return  # a repeat: merged into the first, which already gave the chunks
-        self.window.extend(chunk_document(doc, self.settings.chunk_words))
+        self.window.extend(chunk_document(doc, self.settings.chunk_words, self.settings.chunk_chars))
         if len(self.window) >= self.settings.index_window:
             self.flush()
 

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from insight_search.config import Settings
@@ -35,6 +43,11 @@ FILTER_HELP: dict[str, str] = {
     "source": "A reader kind (e.g. uninfo-xlsx) or a part of the file path",
 }
 FILTER_FIELDS = tuple(FILTER_HELP)
+QUERY_HELP = (
+    "What to look for, in plain words; a pasted paragraph too (up to the request-body limit; send a long one "
+    "by POST). The meaning is read from its first part (the model's max_seq_length tokens), the keywords "
+    "from all of it"
+)
 FundingKind = Literal[KINDS]  # type: ignore[valid-type]
 
 
@@ -52,6 +65,7 @@ class RequestModels:
     """The request model of each operation, with the bounds of one :class:`Settings`."""
 
     search: type[BaseModel]
+    search_batch: type[BaseModel]
     summarize: type[BaseModel]
     timeline: type[BaseModel]
     mentions: type[BaseModel]
@@ -111,7 +125,7 @@ def _models(bounds_items: tuple[tuple[str, int], ...]) -> RequestModels:
         str,
         Field(
             max_length=b["max_query_chars"],
-            description="What to look for, in plain words",
+            description=QUERY_HELP,
             examples=["care system legislation"],
         ),
         _not_blank("query"),
@@ -147,6 +161,19 @@ def _models(bounds_items: tuple[tuple[str, int], ...]) -> RequestModels:
         q: QueryText
         k: int = Field(10, ge=1, le=b["max_k"], description="Results per page")
         cursor: Cursor = None
+
+    class SearchBatchRequest(BaseModel):
+        """Several searches in one request. Each query is checked on its own (the service parses it with
+        ``SearchRequest``), so one that does not fit gets its own error and the others are still answered."""
+
+        model_config = ConfigDict(extra="forbid", frozen=True)
+
+        queries: list[Annotated[Any, WithJsonSchema(SearchRequest.model_json_schema())]] = Field(
+            min_length=1,
+            max_length=b["max_batch_queries"],
+            description="The searches, each with the parameters of POST /search",
+            examples=[[{"q": "care system legislation"}, {"q": "gender budgeting", "k": 5}]],
+        )
 
     class SummarizeRequest(FilterFields):
         q: QueryText
@@ -202,6 +229,7 @@ def _models(bounds_items: tuple[tuple[str, int], ...]) -> RequestModels:
 
     return RequestModels(
         search=SearchRequest,
+        search_batch=SearchBatchRequest,
         summarize=SummarizeRequest,
         timeline=TimelineRequest,
         mentions=MentionsRequest,

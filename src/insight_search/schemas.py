@@ -142,6 +142,19 @@ class SearchOut(BaseModel):
         )
 
 
+class SearchBatchItemOut(BaseModel):
+    """The answer to one search of a batch: its result, or why it could not be served."""
+
+    result: SearchOut | None = None
+    error: str | None = Field(
+        None, description="Why this search was not served (the detail a single POST /search would give)"
+    )
+
+
+class SearchBatchOut(BaseModel):
+    results: list[SearchBatchItemOut] = Field(description="One per query, in the order of the request")
+
+
 class SentenceOut(BaseModel):
     text: str
     doc_id: str

@@ -22,7 +22,7 @@ from insight_search import mentions as mention_scan
 from insight_search import summarize as summaries
 from insight_search.config import Settings
 from insight_search.cursor import cursor_secret, decode_cursor, encode_cursor, request_key
-from insight_search.errors import NotFound
+from insight_search.errors import InsightSearchError, InvalidRequest, NotFound
 from insight_search.models import Query, Timeline
 from insight_search.paths import display_path
 from insight_search.requests import RequestModels, parse, request_models
@@ -33,6 +33,8 @@ from insight_search.schemas import (
     FundingOut,
     MentionsOut,
     ReadyOut,
+    SearchBatchItemOut,
+    SearchBatchOut,
     SearchOut,
     SourceOut,
     SummaryOut,
@@ -135,6 +137,33 @@ class Service:
         query = Query(req.q, k=req.k, filters=filters, offset=self._offset(key, version, req.cursor))
         result = searcher.search(query)
         return self._shown(SearchOut.of(result, next_cursor=self._next(key, version, result.next_offset)))
+
+    def search_batch(self, req: Any) -> SearchBatchOut:
+        """Every search of ``req.queries``, each answered on its own: a query that does not fit the search
+        request model, or whose cursor is bad, gets its error; the others are embedded in one batch
+        (``Searcher.search_many``) and answered."""
+        searcher = self.index.searcher
+        version = version_of(searcher)
+        items: list[SearchBatchItemOut] = []
+        pending: list[tuple[int, str, Query]] = []
+        for values in req.queries:
+            try:
+                if not isinstance(values, dict):
+                    raise InvalidRequest(f"request: expected a JSON object, got {type(values).__name__}")
+                one = parse(self.requests.search, values)
+                filters = one.filters()
+                key = request_key("search", one.q, one.k, filters)
+                offset = self._offset(key, version, one.cursor)
+            except InsightSearchError as exc:
+                items.append(SearchBatchItemOut(result=None, error=str(exc)))
+                continue
+            pending.append((len(items), key, Query(one.q, k=one.k, filters=filters, offset=offset)))
+            items.append(SearchBatchItemOut(result=None, error=None))  # filled in below
+        results = searcher.search_many([query for _, _, query in pending])
+        for (i, key, _), result in zip(pending, results, strict=True):
+            out = SearchOut.of(result, next_cursor=self._next(key, version, result.next_offset))
+            items[i] = SearchBatchItemOut(result=self._shown(out), error=None)
+        return SearchBatchOut(results=items)
 
     def summarize(self, req: Any) -> SummaryOut:
         searcher = self.index.searcher

@@ -3,6 +3,13 @@
 Sentence splitting uses NLTK's Punkt algorithm with parameters built here (no ``nltk.download``): the
 abbreviations of UN reporting in English, Spanish and French are declared so that "UN", "No.", "e.g.",
 "i.e.", "Ms." or "1.3 million" never end a sentence.
+
+The splitter's work is bounded by the size of its input, never by the clock, so a sentence split does not
+depend on how busy the machine is: NLTK's wall-clock limit on its regular expressions (5 s, which a 20 MB
+record exceeds) is turned off for Punkt's own patterns, and a line longer than :data:`PUNKT_MAX_LINE_CHARS`
+(a machine-made record; the longest line of the UN INFO exports is about 32,000 characters) is split by
+:func:`rule_sentence_spans`, a single linear pass, instead of Punkt. A web address followed by a new
+capitalised sentence ends its sentence (pages glue "https://... At the national level").
 """
 
 from __future__ import annotations
@@ -10,8 +17,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+from nltk.tokenize.punkt import PunktLanguageVars, PunktParameters, PunktSentenceTokenizer, PunktToken
 
 # Lower-cased, without the final period, as Punkt stores them.
 ABBREVIATIONS = frozenset(
@@ -108,8 +116,54 @@ ABBREVIATIONS = frozenset(
     ]
 )
 
+# A longer line is split by the linear rule of ``rule_sentence_spans`` instead of Punkt, whose cost per
+# character is high (about 2 us on prose, 50 us on a run of ". ") and grows faster than the line on some
+# inputs.
+PUNKT_MAX_LINE_CHARS = 50_000
+
 _WS = re.compile(r"\s+")
 _WORD = re.compile(r"\w+", re.UNICODE)
+_CLOSERS = "\"'\u201d\u2019\u00bb)\\]"
+_OPENERS = "\"'\u201c\u2018\u00ab(\\["
+# A possible sentence end: the end mark and closing quotes, the space after, then a letter (maybe after
+# opening quotes). Whether it ends a sentence is decided in ``rule_sentence_spans``.
+_RULE_END = re.compile(rf"[.!?][{_CLOSERS}]*(\s+)(?=[{_OPENERS}]*([^\W\d_]))")
+_HAS_ADDRESS = re.compile(r"://|www\.", re.IGNORECASE)
+# A web address, then space, then a letter: a capital there starts a new sentence.
+# (It starts a word, so a long run without spaces is scanned once, not from every "http" inside it.)
+_URL_GAP = re.compile(
+    rf"(?<!\S)[{_OPENERS}]*(?:https?://|www\.)\S*[^\s,;:]([^\S\n]+)(?=[{_OPENERS}]*([^\W\d_]))", re.IGNORECASE
+)
+
+
+def _untimed(pattern: Any) -> Any:
+    """``pattern`` (one of Punkt's) without NLTK's wall-clock limit: the input is bounded instead."""
+    try:
+        from nltk import redos
+    except ImportError:  # NLTK before 3.10 puts no time limit on its patterns
+        return pattern
+    return redos.compile(pattern, timeout=None)
+
+
+class _UntimedToken(PunktToken):
+    _RE_ELLIPSIS = _untimed(PunktToken._RE_ELLIPSIS)
+    _RE_NUMERIC = _untimed(PunktToken._RE_NUMERIC)
+    _RE_INITIAL = _untimed(PunktToken._RE_INITIAL)
+    _RE_ALPHA = _untimed(PunktToken._RE_ALPHA)
+
+
+class _UntimedLanguageVars(PunktLanguageVars):
+    re_boundary_realignment = _untimed(PunktLanguageVars.re_boundary_realignment)
+
+    def period_context_re(self) -> Any:
+        if "period" not in self.__dict__:
+            self.__dict__["period"] = _untimed(super().period_context_re())
+        return self.__dict__["period"]
+
+    def _word_tokenizer_re(self) -> Any:
+        if "words" not in self.__dict__:
+            self.__dict__["words"] = _untimed(super()._word_tokenizer_re())
+        return self.__dict__["words"]
 
 
 @lru_cache(maxsize=1)
@@ -117,7 +171,7 @@ def _punkt() -> PunktSentenceTokenizer:
     params = PunktParameters()
     params.abbrev_types = set(ABBREVIATIONS)
     # PunktSentenceTokenizer treats a non-string "training text" as ready-made parameters.
-    return PunktSentenceTokenizer(params)
+    return PunktSentenceTokenizer(params, lang_vars=_UntimedLanguageVars(), token_cls=_UntimedToken)
 
 
 def clean_whitespace(text: str) -> str:
@@ -129,23 +183,70 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text`` (offsets into ``text`` itself).
 
     Line breaks also end a sentence: outcome pages and spreadsheets put headings and list items on lines
-    of their own without a final period.
+    of their own without a final period. Lines are split by Punkt, lines longer than
+    :data:`PUNKT_MAX_LINE_CHARS` by :func:`rule_sentence_spans`; a web address followed by a capitalised word
+    ends its sentence. The work is linear in the length of ``text`` (and a few microseconds a character).
     """
     spans: list[tuple[int, int]] = []
     tokenizer = _punkt()
     offset = 0
     for line in text.split("\n"):
         if line.strip():
-            for start, end in tokenizer.span_tokenize(line):
+            found = (
+                tokenizer.span_tokenize(line)
+                if len(line) <= PUNKT_MAX_LINE_CHARS
+                else rule_sentence_spans(line)
+            )
+            addresses = _HAS_ADDRESS.search(line) is not None
+            for start, end in found:
                 # Trim spaces that Punkt leaves inside a span.
                 while start < end and line[start].isspace():
                     start += 1
                 while end > start and line[end - 1].isspace():
                     end -= 1
-                if end > start:
+                if end <= start:
+                    continue
+                if not addresses:
                     spans.append((offset + start, offset + end))
+                    continue
+                for s, e in _split_after_addresses(line, start, end):
+                    spans.append((offset + s, offset + e))
         offset += len(line) + 1
     return spans
+
+
+def rule_sentence_spans(line: str) -> list[tuple[int, int]]:
+    """Sentence spans of one line by a plain rule, in one pass: a sentence ends at ".", "!" or "?" (and
+    closing quotes or brackets) followed by space and a capital letter, unless the word before the period is
+    one of :data:`ABBREVIATIONS` or a single letter (an initial). For lines too long for Punkt."""
+    spans: list[tuple[int, int]] = []
+    start = after_previous = 0
+    for m in _RULE_END.finditer(line):
+        mark, scanned_from, after_previous = m.start(), after_previous, m.end()
+        if not m.group(2).isupper():
+            continue
+        if line[mark] == ".":
+            # The word before the period lies after the previous candidate: each character is looked at once.
+            word_start = max(line.rfind(" ", scanned_from, mark), line.rfind("\t", scanned_from, mark)) + 1
+            word = line[max(word_start, scanned_from) : mark].lstrip(_OPENERS)
+            if word.lower() in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+        spans.append((start, m.start(1)))
+        start = m.end()
+    if line[start:].strip():
+        spans.append((start, len(line)))
+    return spans
+
+
+def _split_after_addresses(line: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The sentence ``line[start:end]``, cut after each web address that a capitalised word follows."""
+    out: list[tuple[int, int]] = []
+    for m in _URL_GAP.finditer(line, start, end):
+        if m.group(2).isupper():
+            out.append((start, m.start(1)))
+            start = m.end(1)
+    out.append((start, end))
+    return out
 
 
 def split_sentences(text: str) -> list[str]:

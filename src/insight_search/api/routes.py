@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from insight_search.api.deps import LiveDep, ServiceDep
 from insight_search.operations import BY_NAME, TOOLS, Operation, openai_tools
 from insight_search.requests import RequestModels, parse
-from insight_search.schemas import ChunkOut, DocumentOut, HealthOut, ReadyOut, ReloadOut
+from insight_search.schemas import ChunkOut, DocumentOut, HealthOut, ReadyOut, ReloadOut, SearchBatchOut
 
 STATIC = FilePath(__file__).parent / "static"
 QUERY_OPERATIONS = (*(op.name for op in TOOLS), "facets")
@@ -111,6 +111,15 @@ def build_router(models: RequestModels) -> APIRouter:
 
     for name in QUERY_OPERATIONS:
         _add_query_routes(router, BY_NAME[name], models.of(name))
+
+    batch_model = models.search_batch
+
+    @router.post("/search/batch", response_model=SearchBatchOut, tags=["search"], summary="search (a batch)")
+    def search_batch(service: ServiceDep, request: batch_model) -> SearchBatchOut:  # type: ignore[valid-type]
+        """Several searches in one request (at most INSIGHT_SEARCH_MAX_BATCH_QUERIES), their query texts
+        embedded together. Each is answered on its own: one that does not fit (a query too long, a bad
+        cursor) gets its ``error`` in its place of ``results``, the others their ``result``."""
+        return service.search_batch(request)
 
     @router.get("/tools", response_model=list[ToolOut], tags=["tools"])
     def tool_definitions() -> list[ToolOut]:

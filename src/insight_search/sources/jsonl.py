@@ -3,7 +3,9 @@
 A line is ``{"id": ..., "text": ..., "title"?, "year"?, "country"?, "region"?, "agencies"? (or "agency"),
 "themes"? (or "theme"), "outcome"?, "partners"?, "office"?, "section"?}``; other keys are kept as metadata.
 ``id`` is kept verbatim as doc_id; ``text`` is split into paragraphs, one passage each. A bad line is
-reported through ``warn`` and skipped; the rest of the file is still read, one line at a time.
+reported through ``warn`` with its number and reason and skipped; the rest of the file is still read, one
+line at a time. A line longer than :data:`MAX_RECORD_BYTES` is one of them: it is skipped without being held
+whole.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from insight_search.errors import UnreadableFile
 from insight_search.models import Document, Passage, Section, SourceRef
@@ -32,6 +34,10 @@ KIND = "jsonl"
 EXTENSIONS = frozenset({".jsonl"})
 # A JSONL file whose first lines are all broken is not JSON Lines at all: stop after this many.
 MAX_LEADING_BAD_LINES = 10
+# A record longer than this is skipped (named with its line and size) without being read whole: parsing and
+# chunking take several times its size in memory. A 20 MB record is read.
+MAX_RECORD_BYTES = 64 * 2**20
+_SKIP_BLOCK = 1 << 20
 
 _FIELDS = {
     "id",
@@ -77,7 +83,10 @@ def read_jsonl(path: Path, warn: Warn | None = None) -> Iterator[Document]:
             if b"\x00" in handle.read(SNIFF_BYTES):
                 raise UnreadableFile(path, "binary file (NUL bytes), not JSON Lines")
             handle.seek(0)
-            for number, raw in enumerate(handle, start=1):
+            for number, raw, size in _lines(handle, MAX_RECORD_BYTES):
+                if raw is None:
+                    reject(number, f"record of {size:,} bytes is over the limit of {MAX_RECORD_BYTES:,}")
+                    continue
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -106,6 +115,21 @@ def read_jsonl(path: Path, warn: Warn | None = None) -> Iterator[Document]:
         raise UnreadableFile(
             path, f"no valid records ({rejected} lines rejected)" if rejected else "empty file"
         )
+
+
+def _lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """(number, bytes, size) of each line; bytes None for a line over ``limit`` bytes (its newline aside),
+    which is read past in blocks, never held whole."""
+    number = 0
+    while raw := handle.readline(limit + 1):
+        number += 1
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield number, raw, len(raw)
+            continue
+        size = len(raw)
+        while not raw.endswith(b"\n") and (raw := handle.readline(_SKIP_BLOCK)):
+            size += len(raw)
+        yield number, None, size - 1 if raw.endswith(b"\n") else size
 
 
 def _document(record: Any, *, path: Path, number: int, seen: set[str]) -> tuple[str, Document | None]:
