@@ -55,6 +55,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "insight_search.cursor",
         "insight_search.live",
         "insight_search.schemas",
+        "insight_search.funding_schemas",
         "insight_search.summarize",
         "insight_search.sentence_ranking",
         "insight_search.mentions",

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from insight_search.errors import BadInput
+from insight_search.funding_schemas import FundingOut
 from insight_search.requests import RequestModels, parse
 from insight_search.schemas import (
     ChunkOut,
     DocumentOut,
     FacetsOut,
-    FundingOut,
     MentionsOut,
     SearchOut,
     SummaryOut,

@@ -10,7 +10,6 @@ owns the caches that outlive a reload (query and sentence vectors, sentence spli
 from __future__ import annotations
 
 import itertools
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -23,6 +22,7 @@ from insight_search import summarize as summaries
 from insight_search.config import Settings
 from insight_search.cursor import cursor_secret, decode_cursor, encode_cursor, request_key
 from insight_search.errors import InsightSearchError, InvalidRequest, NotFound
+from insight_search.funding_schemas import FundingOut
 from insight_search.models import Query, Timeline
 from insight_search.paths import display_path
 from insight_search.requests import RequestModels, parse, request_models
@@ -30,7 +30,6 @@ from insight_search.schemas import (
     ChunkOut,
     DocumentOut,
     FacetsOut,
-    FundingOut,
     MentionsOut,
     ReadyOut,
     SearchBatchItemOut,
