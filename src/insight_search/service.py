@@ -195,13 +195,14 @@ class Service:
         )
 
     def facets(self, req: Any) -> FacetsOut:
-        """Counts over a query's candidates, or over the (filtered) index when there is no query."""
+        """Counts over a query's matches (``Searcher.matching``), or over the (filtered) index when there is
+        no query."""
         searcher = self.index.searcher
         filters = req.filters()
         if req.q is None or not req.q.strip():
             allowed = searcher.allowed(filters)
             return FacetsOut.of(searcher.facets(allowed))
-        return FacetsOut.of(searcher.facets(searcher.candidates(Query(req.q, filters=filters)).ids))
+        return FacetsOut.of(searcher.facets(searcher.matching(Query(req.q, filters=filters))))
 
     def document(self, req: Any) -> DocumentOut:
         searcher = self.index.searcher
