@@ -76,8 +76,12 @@ def test_build_then_search_with_filters_and_facets(corpus, settings, fake_embedd
     assert res.hits[0].highlight in res.hits[0].chunk.text
     assert sum(res.facets.years.values()) == res.total == sum(res.facets.countries.values())
 
-    chile = s.search(Query("care", k=10, filters=Filters(country="chile")))
+    chile = s.search(Query("care women", k=10, filters=Filters(country="chile")))
     assert {h.chunk.doc_id for h in chile.hits} == {"a3", "a4"}  # filtered before ranking: never short
+    # only passages that match: a3 ("violence against women") holds no word of "care"
+    assert {h.chunk.doc_id for h in s.search(Query("care", k=10, filters=Filters(country="chile"))).hits} == {
+        "a4"
+    }
     assert set(chile.facets.countries) == {"Chile"}
     ranged = s.search(Query("care", k=50, filters=Filters(year_from=2022, year_to=2023)))
     assert ranged.hits and all(2022 <= h.chunk.year <= 2023 for h in ranged.hits)

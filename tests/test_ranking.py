@@ -31,7 +31,7 @@ def test_every_match_follows_the_fused_list_in_row_order() -> None:
     assert c.scores.tolist() == pytest.approx([1 / 12 + 1 / 11, 1 / 11, 1 / 12, 0.0, 0.0])
     assert c.ids.dtype == np.int64 and c.scores.dtype == np.float64 and len(c) == 5
     assert dict(c.dense) == {3: 0.9, 1: 0.5} and dict(c.lexical) == {1: 4.0, 5: 2.0}
-    assert [c.is_lexical_match(i) for i in range(9)] == [i in {1, 2, 5, 7} for i in range(9)]
+    assert [c.is_match(i) for i in range(9)] == [i in {1, 2, 5, 7} for i in range(9)]
     assert c.page(1, 2) == [(3, pytest.approx(1 / 11)), (5, pytest.approx(1 / 12))]
     assert c.page(4, 10) == [(7, 0.0)] and c.page(5, 3) == []
 

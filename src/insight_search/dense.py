@@ -138,6 +138,29 @@ class DenseIndex:
             for row_ids, row_scores in zip(ids, scores, strict=True)
         ]
 
+    def close_rows(
+        self, query: np.ndarray, threshold: float, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Sorted ids whose cosine with ``query`` (one vector) is at least ``threshold``, only among
+        ``allowed`` when given. Exact for a flat index and for at most ``EXACT_SUBSET_MAX`` allowed ids; over
+        an HNSW index, FAISS's range search walks the graph (approximate, as its top-k search is)."""
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.index.d)
+        if self.size == 0 or (allowed is not None and len(allowed) == 0):
+            return np.zeros(0, dtype=np.int64)
+        if allowed is not None and len(allowed) <= EXACT_SUBSET_MAX:
+            allowed = np.asarray(allowed, dtype=np.int64)
+            scores = self.vectors[allowed].astype(np.float32, copy=False) @ q[0]
+            return np.sort(allowed[scores >= threshold])
+        # FAISS keeps the inner products above the radius: just below the threshold keeps those equal to it
+        radius = float(np.nextafter(np.float32(threshold), np.float32(-np.inf)))
+        selector = None if allowed is None else faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+        with _threads(1):
+            if selector is None:
+                _, _, ids = self.index.range_search(q, radius)
+            else:
+                _, _, ids = self.index.range_search(q, radius, params=self._params(selector))
+        return np.sort(np.asarray(ids, dtype=np.int64))
+
     def _params(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
         if self.kind != "flat":
             ef = ef_search_for(self.size)

@@ -1,7 +1,8 @@
 """Candidate ranking (pure): the fused list of every candidate of a query, as a :class:`Candidates` value.
 
 The dense and lexical lists (and, when the query names a year, the list of that year's passages) are fused;
-every other lexical match follows with score 0, so that a passage holding a query term is always a candidate.
+every other match follows with score 0, so that a passage holding a query term (or close enough in meaning)
+is always a candidate. A search lists only the matches (:meth:`Candidates.matching_only`).
 Grouped by document, each list is first cut to one entry per document (:func:`by_document`).
 """
 
@@ -29,21 +30,30 @@ class Candidates:
     scores: np.ndarray  # float64 fused score of each of ``ids``
     dense: Mapping[int, float]  # row -> cosine, for the rows of the dense list
     lexical: Mapping[int, float]  # row -> BM25 score, for the rows of the lexical list
-    matching: np.ndarray  # sorted int64 rows that hold a query term
+    # sorted int64 rows that match the query: they hold a query term, or (as the searcher found them) their
+    # cosine reaches the match threshold, also below the depth of the dense list (``Searcher.candidates``)
+    matching: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def is_lexical_match(self, row: int) -> bool:
-        """Whether ``row`` holds a query term."""
+    def is_match(self, row: int) -> bool:
+        """Whether ``row`` is one of ``matching``."""
         j = int(np.searchsorted(self.matching, row))
         return j < len(self.matching) and int(self.matching[j]) == row
 
-    def matches(self, threshold: float) -> list[int]:
-        """Rows, best first, that hold a query term or whose cosine reaches ``threshold``."""
+    def matching_only(self, threshold: float) -> Candidates:
+        """These candidates cut to the matches, order and scores kept: the rows of ``matching``, and those of
+        the dense list whose cosine reaches ``threshold``. A search pages, counts and facets these."""
         close = np.fromiter((i for i, s in self.dense.items() if s >= threshold), dtype=np.int64)
         keep = np.isin(self.ids, self.matching) | np.isin(self.ids, close)
-        return [int(i) for i in self.ids[keep]]
+        if keep.all():
+            return self
+        return Candidates(self.ids[keep], self.scores[keep], self.dense, self.lexical, self.matching)
+
+    def matches(self, threshold: float) -> list[int]:
+        """Rows, best first, of :meth:`matching_only`."""
+        return [int(i) for i in self.matching_only(threshold).ids]
 
     def page(self, offset: int, k: int) -> list[tuple[int, float]]:
         """(row, score) of the candidates ranked ``offset + 1`` to ``offset + k``."""

@@ -123,7 +123,8 @@ class HitOut(ChunkOut):
 class SearchOut(BaseModel):
     query: str
     total: int = Field(
-        description="Candidate passages: every passage holding a query word, plus the nearest by meaning"
+        description="Passages that match the query: they hold a query word (after stop words and stemming) "
+        "or are close in meaning (cosine at least match_threshold); 0 when nothing matches"
     )
     results: list[HitOut]
     facets: FacetsOut

@@ -1,7 +1,8 @@
 """Searcher: holds a loaded index and the embedder; hybrid search with filters, facets and highlights.
 
 A query's filters select the allowed chunks first (``filtering``); the dense and lexical lists are ranked
-inside that set (so a filter never silently returns fewer than k hits), then fused (``ranking``). Facets
+inside that set (so a filter never silently returns fewer than k hits), then fused (``ranking``). A search
+lists, counts and facets only the chunks that match the query (:meth:`Searcher.matching`). Facets
 (``facets``) and highlights (``highlight``) are pure functions over what is loaded here.
 """
 
@@ -77,14 +78,18 @@ class Searcher:
         return self.search_many([query])[0]
 
     def search_many(self, queries: Sequence[Query]) -> list[SearchResult]:
-        """Each query's page of hits; the query texts are embedded in one batch."""
+        """Each query's page of hits among its matches (:meth:`matching`; ``total`` counts them, the facets
+        count them, none for a query that matches nothing); the query texts are embedded in one batch."""
         if not queries:
             return []
         vectors = self.embedder.embed_batch([q.text.strip() for q in queries])
-        return [self._result(q, self.candidates(q, v)) for q, v in zip(queries, vectors, strict=True)]
+        pairs = zip(queries, vectors, strict=True)
+        return [self._result(q, self.matching_candidates(q, v)) for q, v in pairs]
 
     def candidates(self, query: Query, vector: np.ndarray | None = None) -> Candidates:
-        """Every candidate of ``query`` (not validated here), best first; ``vector``: its embedding."""
+        """Every candidate of ``query`` (not validated here), best first, the matches among them marked
+        (``Candidates.matching``); ``vector``: its embedding. Ranking is over the top lists; a match below
+        both lists follows them with score 0."""
         s = self.settings
         text = query.text.strip()
         if vector is None:
@@ -95,7 +100,8 @@ class Searcher:
         # Grouped by document, a list needs more chunks to hold ``depth`` distinct documents.
         chunk_depth = depth * DOCUMENT_DEPTH_FACTOR if grouped else depth
         dense = self.data.dense.search(vector[None, :], chunk_depth, allowed)[0]
-        lexical, matching = self.data.lexical.search(text, chunk_depth, allowed)
+        lexical, holding = self.data.lexical.search(text, chunk_depth, allowed)
+        matching = np.union1d(holding, self._close(vector, dense, chunk_depth, allowed))
         if grouped:
             dense, lexical, matching = by_document(dense, lexical, matching, self.document_ordinals, depth)
         return rank(
@@ -110,10 +116,28 @@ class Searcher:
             rrf_k=s.rrf_k,
         )
 
+    def _close(
+        self, vector: np.ndarray, dense: Sequence[tuple[int, float]], depth: int, allowed: np.ndarray | None
+    ) -> np.ndarray:
+        """Rows whose cosine reaches ``match_threshold``: those of the dense list, unless the whole list
+        reaches it (so that more may lie below its depth); then every such row among ``allowed``, by one
+        range search (exact over a flat index; see ``DenseIndex.close_rows``)."""
+        threshold = self.settings.match_threshold
+        close = np.array(sorted(i for i, s in dense if s >= threshold), dtype=np.int64)
+        if len(dense) >= depth and dense and dense[-1][1] >= threshold:
+            close = np.union1d(close, self.data.dense.close_rows(vector, threshold, allowed))
+        return close
+
+    def matching_candidates(self, query: Query, vector: np.ndarray | None = None) -> Candidates:
+        """The candidates of ``query`` that match it, best first: what a search pages, counts and facets."""
+        return self.candidates(query, vector).matching_only(self.settings.match_threshold)
+
     def matching(self, query: Query, vector: np.ndarray | None = None) -> list[int]:
-        """Rows of the chunks that match ``query``, best first: they hold a query word, or are close in
-        meaning (cosine at least ``settings.match_threshold``). Summaries and timelines draw from these."""
-        return self.candidates(query, vector).matches(self.settings.match_threshold)
+        """Rows of the chunks that match ``query``, best first: they hold a query word after BM25's analysis
+        (``lexical.tokenize``: stop words dropped, stems), or are close in meaning (cosine at least
+        ``settings.match_threshold``, over every allowed row). The one definition of a match: a search's
+        total, hits and facets, summaries, timelines and the facets operation all count these."""
+        return [int(i) for i in self.matching_candidates(query, vector).ids]
 
     def _result(self, query: Query, candidates: Candidates) -> SearchResult:
         terms = set(tokenize(query.text))
