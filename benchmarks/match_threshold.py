@@ -164,7 +164,9 @@ def choose(tuning: dict[str, Pairs], nonsense_best: float, max_rate: float) -> f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--collections", default=",".join(rd.NAMES))
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--random-pairs", type=int, default=200)
@@ -191,7 +193,9 @@ def main() -> None:
             judged = part(collection, split)
             p = pairs(searcher, judged, by_doc, args.random_pairs, rng, collection.ignore_identical_ids)
             (tuning if split in TUNING.get(name, ()) else reported)[f"{name} {split}"] = p
-            logging.info("%s %s: %d relevant, %d random pairs", name, split, len(p.relevant), len(p.random_docs))
+            logging.info(
+                "%s %s: %d relevant, %d random pairs", name, split, len(p.relevant), len(p.random_docs)
+            )
         sense[name] = nonsense(searcher)
         best_nonsense = max(best_nonsense, max(v["best_cosine"] for v in sense[name].values()))
     threshold = choose(tuning, best_nonsense, args.max_random_rate)

@@ -118,7 +118,9 @@ def evaluate(collection: rd.Collection, searcher: Searcher, split: str) -> dict[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--collections", default=",".join(rd.NAMES))
     parser.add_argument("--split", default="test")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
@@ -134,7 +136,9 @@ def main() -> None:
     embedder = CachingEmbedder(make_embedder(Settings()), maxsize=200_000)
     report: dict[str, Any] = {"environment": environment(), "split": args.split, "collections": {}}
     for name in (n for n in names if n not in missing):
-        collection, searcher, info = open_collection(name, args.work_dir, embedder, seed_cache=args.seed_cache)
+        collection, searcher, info = open_collection(
+            name, args.work_dir, embedder, seed_cache=args.seed_cache
+        )
         if not args.build_only:
             split = args.split if args.split in collection.splits else "test"
             info["split"] = split
@@ -146,7 +150,9 @@ def main() -> None:
         k: v for k, v in Settings().model_dump().items() if k in {"fusion", "candidates", "match_threshold"}
     }
     if not args.build_only:
-        write_results(args.out, report, {"nDCG@10 and Recall@100, all candidates vs matching only": _table(report)})
+        write_results(
+            args.out, report, {"nDCG@10 and Recall@100, all candidates vs matching only": _table(report)}
+        )
 
 
 def _table(report: dict[str, Any]) -> str:

@@ -70,8 +70,15 @@ def _all_pages(searcher: Searcher, query: Query) -> list[int]:
     rows: list[int] = []
     offset: int | None = 0
     while offset is not None:
-        page = searcher.search(Query(query.text, k=4, filters=query.filters, offset=offset,
-                                     group_by_document=query.group_by_document))
+        page = searcher.search(
+            Query(
+                query.text,
+                k=4,
+                filters=query.filters,
+                offset=offset,
+                group_by_document=query.group_by_document,
+            )
+        )
         rows += [searcher._rows_by_id[h.chunk.chunk_id] for h in page.hits]
         assert len(page.hits) <= 4 and page.total == searcher.search(query).total
         offset = page.next_offset

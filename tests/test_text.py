@@ -61,7 +61,12 @@ def test_a_web_address_followed_by_a_capital_ends_its_sentence(text: str, senten
 def test_offsets_stay_exact_with_addresses_and_line_breaks() -> None:
     text = "Intro line\n  Care work. https://a.mx/  At home it grows.\n\nhttps://b.org The end."
     assert _exact(text) == [
-        "Intro line", "Care work.", "https://a.mx/", "At home it grows.", "https://b.org", "The end."
+        "Intro line",
+        "Care work.",
+        "https://a.mx/",
+        "At home it grows.",
+        "https://b.org",
+        "The end.",
     ]
 
 

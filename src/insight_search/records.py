@@ -113,7 +113,16 @@ def funding_from_dict(
 
 
 _CHUNK_FIELDS = (
-    "chunk_id", "doc_id", "text", "section", "passage_index", "start", "end", "year", "year_end", "status"
+    "chunk_id",
+    "doc_id",
+    "text",
+    "section",
+    "passage_index",
+    "start",
+    "end",
+    "year",
+    "year_end",
+    "status",
 )
 
 

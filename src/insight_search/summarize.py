@@ -153,9 +153,7 @@ def year_status(
     statuses = Counter(c.status for c in notes if c.status)
     if not statuses and notes:
         docs = {c.doc_id for c in notes}
-        statuses = Counter(
-            c.status for c in document_chunks(docs) if c.status and is_progress_note(c, year)
-        )
+        statuses = Counter(c.status for c in document_chunks(docs) if c.status and is_progress_note(c, year))
     return statuses.most_common(1)[0][0] if statuses else None
 
 

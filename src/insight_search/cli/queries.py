@@ -64,9 +64,7 @@ def search(
 def _nothing_matched(query: str, filters: dict[str, Any] | None, what: str = "Nothing matched") -> None:
     """Say plainly that nothing matched, and what to loosen (the command still succeeds)."""
     given = [f"--{k.replace('_', '-')} {v}" for k, v in (filters or {}).items() if v is not None]
-    hint = (
-        f"with {' '.join(given)}; try fewer or wider filters" if given else "try other or fewer words"
-    )
+    hint = f"with {' '.join(given)}; try fewer or wider filters" if given else "try other or fewer words"
     out.print(f"{what} “{query}” ({hint}).", highlight=False, markup=False)
 
 
@@ -184,9 +182,7 @@ def mentions(
         lo = max(0, s - 80)
         snippet = p.text[lo:s] + "«" + p.text[s:e] + "»" + p.text[e : e + 80]
         where = _where(p.year, p.country)
-        out.print(
-            f"- {f'({where}) ' if where else ''}{p.doc_id}: …{snippet}…", highlight=False, markup=False
-        )
+        out.print(f"- {f'({where}) ' if where else ''}{p.doc_id}: …{snippet}…", highlight=False, markup=False)
     if payload.next_cursor:
         out.print(f"[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)
 
