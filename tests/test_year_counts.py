@@ -40,6 +40,9 @@ def test_timeline_counts_what_the_year_facet_counts(page_searcher, q: str, filte
     table's 2021 rows, which do not match "care")."""
     facets = call(page_searcher, "facets", q=q, filters=filters)
     out = call(page_searcher, "timeline", q=q, filters=filters)
+    # the page's year bar is the search's own facets: the same counts, over the same matching passages
+    search = call(page_searcher, "search", q=q, filters=filters, k=10)
+    assert search.facets.years == facets.years and search.total == sum(search.facets.countries.values())
     lo = filters.year if filters.year is not None else filters.year_from
     hi = filters.year if filters.year is not None else filters.year_to
     expected = {
