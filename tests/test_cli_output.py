@@ -54,7 +54,14 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     corpus.mkdir()
     shutil.copy(SEED, corpus / SEED.name)
     note = {"id": "undated", "text": "Care cooperatives in Oaxaca trained caregivers.", "country": "Mexico"}
-    _jsonl(corpus / "notes.jsonl", [note])
+    project = {
+        "id": "project",
+        "text": "Daycare centres in Puebla opened for the children of market vendors.",
+        "country": "Mexico",
+        "year": 2022,
+        "year_end": 2024,
+    }
+    _jsonl(corpus / "notes.jsonl", [note, project])
     settings = Settings(index_dir=root / "index")
     build_index([corpus], settings, FakeEmbedder())
     return settings.index_dir
@@ -150,3 +157,16 @@ def test_nothing_matched_is_said_plainly(sample_index: Path, fake_model: None, c
 def test_nothing_matched_in_a_markdown_timeline(sample_index: Path, fake_model: None) -> None:
     out = _run(sample_index, "timeline", "care", "--year", "1990", "--format", "markdown").stdout
     assert out == "**care: year by year**\n\nNothing matched.\n"
+
+
+def test_search_and_mentions_show_a_span_of_years(sample_index: Path, fake_model: None) -> None:
+    """A record covering 2022 to 2024 reads "2022–2024" wherever its year is shown, and a year inside its
+    span finds it."""
+    out = _run(sample_index, "search", "Daycare Puebla vendors", "--year", "2023").stdout
+    assert "(2022–2024, Mexico, text)" in out
+    assert "(2022–2024, Mexico) project: …" in _run(sample_index, "mentions", "Puebla").stdout
+
+
+def test_composed_hits_say_where_their_text_comes_from(sample_index: Path, fake_model: None) -> None:
+    out = _run(sample_index, "search", "Multi-Partner Trust Fund contribution", "-k", "3").stdout
+    assert "from the funding table" in out

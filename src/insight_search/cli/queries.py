@@ -50,7 +50,7 @@ def search(
         return
     out.print(f"[bold]{payload.total}[/] matching passages for [italic]{query}[/]", highlight=False)
     for r in payload.results:
-        where = ", ".join(str(x) for x in (r.year, r.country, r.section) if x)
+        where = _where(_years(r.year, r.year_end), r.country, r.section, _composed(r.composed, r.section))
         loc = r.source.path + (f" row {r.source.row}" if r.source.row else "")
         out.print(f"\n[bold cyan]{r.rank}.[/] [bold]{r.title}[/]  [dim]({where})[/]", highlight=False)
         out.print(f"   {r.highlight}", highlight=False, markup=False)
@@ -68,6 +68,22 @@ def _nothing_matched(query: str, filters: dict[str, Any] | None, what: str = "No
     out.print(f"{what} “{query}” ({hint}).", highlight=False, markup=False)
 
 
+def _years(year: int | None, year_end: int | None) -> str | None:
+    """A record's span as a person writes it: "2023", "2023–2024", or None."""
+    if year is None:
+        return None
+    return f"{year}–{year_end}" if year_end is not None and year_end != year else str(year)
+
+
+def _composed(composed: bool, section: str) -> str | None:
+    """How a passage the reader wrote from table fields is shown (never as the source's own words)."""
+    if not composed:
+        return None
+    return {"funding": "from the funding table", "partners": "from the partner list"}.get(
+        section, "composed from the record's fields"
+    )
+
+
 def _where(*values: object) -> str:
     """What is known of a record, as a person writes it: "2023, Mexico", "Mexico", or ""."""
     return ", ".join(str(x) for x in values if x not in (None, ""))
@@ -75,7 +91,7 @@ def _where(*values: object) -> str:
 
 def _print_sentences(sentences: Sequence[SentenceOut]) -> None:
     for n, s in enumerate(sentences, start=1):
-        where = _where(s.year, s.country)
+        where = _where(_years(s.year, s.year_end), s.country)
         out.print(f"{n}. {s.text}", highlight=False, markup=False)
         out.print(
             f"   [dim]({where}) {s.source.path} · {s.doc_id} · {s.chunk_id} [{s.start}:{s.end}][/]",
@@ -151,8 +167,15 @@ def timeline(
         return
     for y in payload.years:
         status = f" — status: {y.status}" if y.status else ""
-        out.print(f"\n[bold]{y.year}[/] ({y.count} passages){status}", highlight=False)
+        notes = f", {y.progress_notes} of them that year's progress notes" if y.progress_notes else ""
+        out.print(f"\n[bold]{y.year}[/] ({y.count} matching passages{notes}){status}", highlight=False)
         _print_sentences(y.sentences)
+        if y.active:
+            out.print(
+                f"   [dim]also active that year (not quoted): {len(y.active)} passage(s), "
+                f"e.g. {y.active[0].title}[/]",
+                highlight=False,
+            )
 
 
 @app.command(cls=Command)
@@ -181,7 +204,7 @@ def mentions(
         s, e = p.spans[0] if p.spans else (0, 0)
         lo = max(0, s - 80)
         snippet = p.text[lo:s] + "«" + p.text[s:e] + "»" + p.text[e : e + 80]
-        where = _where(p.year, p.country)
+        where = _where(_years(p.year, p.year_end), p.country)
         out.print(f"- {f'({where}) ' if where else ''}{p.doc_id}: …{snippet}…", highlight=False, markup=False)
     if payload.next_cursor:
         out.print(f"[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)

@@ -1,7 +1,8 @@
 """Reader for JSON Lines files (``.jsonl``): one document per line.
 
-A line is ``{"id": ..., "text": ..., "title"?, "year"?, "country"?, "region"?, "agencies"? (or "agency"),
-"themes"? (or "theme"), "outcome"?, "partners"?, "office"?, "section"?}``; other keys are kept as metadata.
+A line is ``{"id": ..., "text": ..., "title"?, "year"?, "year_end"? (the last year of a span), "country"?,
+"region"?, "agencies"? (or "agency"), "themes"? (or "theme"), "outcome"?, "partners"?, "office"?,
+"section"?}``; other keys are kept as metadata.
 ``id`` is kept verbatim as doc_id; ``text`` is split into paragraphs, one passage each. A bad line is
 reported through ``warn`` with its number and reason and skipped; the rest of the file is still read, one
 line at a time. A line longer than :data:`MAX_RECORD_BYTES` is one of them: it is skipped without being held
@@ -44,6 +45,7 @@ _FIELDS = {
     "text",
     "title",
     "year",
+    "year_end",
     "country",
     "region",
     "theme",
@@ -150,6 +152,10 @@ def _document(record: Any, *, path: Path, number: int, seen: set[str]) -> tuple[
     year = parse_year(record.get("year"))
     if record.get("year") is not None and year is None:
         problem = f"record {doc_id!r}: year {record['year']!r} is not a year, ignored"
+    year_end = parse_year(record.get("year_end")) if year is not None else None
+    if record.get("year_end") is not None and (year_end is None or year_end < (year or 0)):
+        problem = f"record {doc_id!r}: year_end {record['year_end']!r} is not a year from {year}, ignored"
+        year_end = None
     section = clean_text(record.get("section"))
     title = clean_text(record.get("title"))
     seen.add(doc_id)
@@ -157,11 +163,14 @@ def _document(record: Any, *, path: Path, number: int, seen: set[str]) -> tuple[
         doc_id=doc_id,
         title=short_title(title) if title else short_title(parts[0], 120),
         source=SourceRef(path=str(path), kind=KIND, row=number),
-        passages=tuple(Passage(text=p, section=section or Section.TEXT, year=year) for p in parts),
+        passages=tuple(
+            Passage(text=p, section=section or Section.TEXT, year=year, year_end=year_end) for p in parts
+        ),
         country=clean_text(record.get("country")),
         region=clean_text(record.get("region")),
         agencies=split_names(record.get("agencies", record.get("agency"))),
         year=year,
+        year_end=year_end,
         outcome=clean_text(record.get("outcome")),
         themes=split_names(record.get("themes", record.get("theme"))),
         partners=split_names(record.get("partners")),
