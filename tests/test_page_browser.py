@@ -157,6 +157,15 @@ def test_search_filter_timeline_and_citations(browser: Any, real_index: Settings
         assert len(years) >= 3 and years == sorted(years)
         assert page.locator("#timeline .status").count() >= 1
         assert page.locator("#timeline li li a.cite").count() >= len(years)
+        # Each year says what its count counts: the year bar's matching passages, how many of them are that
+        # year's progress notes (the quoted ones), and lists the others as active, never quoted.
+        timeline = httpx.get(base + "/timeline", params={"q": QUERY, "sentences_per_year": 3}).json()
+        api_years = timeline["years"]
+        metas = page.locator("#timeline > li > p.meta:not(.active)").all_inner_texts()
+        for y, meta in zip(api_years, metas, strict=True):
+            assert meta.startswith(f"{y['count']} matching passage"), meta
+            assert (f"{y['progress_notes']} of them" in meta) == bool(y["progress_notes"]), meta
+        assert sum(bool(y["active"]) for y in api_years) == page.locator("#timeline p.active").count() > 0
         shot(page, "search_page_timeline.png")
 
         # Follow the first citation of the summary: the panel marks exactly that sentence.

@@ -33,9 +33,9 @@ YEAR_MIN, YEAR_MAX = 1900, 2100
 CURSOR_MAX_CHARS = 512  # the cursor format's own size (cursor.py), not a tunable bound
 # The filters every query operation takes, with the help each edge shows (CLI options, OpenAPI, tool schemas).
 FILTER_HELP: dict[str, str] = {
-    "year": "Only this year",
-    "year_from": "From this year (inclusive)",
-    "year_to": "Up to this year (inclusive)",
+    "year": "Only passages covering this year (a project's span holds it)",
+    "year_from": "Only passages covering a year from this one on (spans that overlap)",
+    "year_to": "Only passages covering a year up to this one (spans that overlap)",
     "country": "Only this country",
     "agency": "Only this agency (as the source names it: acronym or name)",
     "theme": "Only this theme (e.g. gender)",

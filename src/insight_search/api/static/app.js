@@ -415,7 +415,16 @@ async function loadTimeline() {
   for (const y of out.years) {
     const li = el("li");
     li.append(el("h3", String(y.year)));
-    const line = el("p", y.count + (y.count === 1 ? " passage" : " passages"), "meta");
+    // What the count counts: the matching passages covering the year (the year bar's number); the
+    // sentences come from that year's progress notes only, the other passages are listed, never quoted.
+    const notes = y.progress_notes || 0;
+    const line = el(
+      "p",
+      y.count + (y.count === 1 ? " matching passage" : " matching passages") +
+        (notes ? ", " + notes + (notes === 1 ? " of them a progress note" : " of them progress notes") +
+          " of " + y.year : ""),
+      "meta",
+    );
     if (y.status) {
       line.append(document.createTextNode(" · status: "));
       line.append(el("span", y.status, "status"));
@@ -424,6 +433,18 @@ async function loadTimeline() {
     const ol = el("ol");
     for (const s of y.sentences) ol.append(renderSentence(s));
     li.append(ol);
+    if (y.active && y.active.length) {
+      const also = el("p", "Also active in " + y.year + " (not a progress note of that year): ", "meta active");
+      y.active.forEach((a, i) => {
+        if (i) also.append(document.createTextNode("; "));
+        const link = el("a", shortTitle(a.title));
+        link.href = "#";
+        link.title = a.title;
+        link.addEventListener("click", (ev) => { ev.preventDefault(); openChunk(a.chunk_id); });
+        also.append(link);
+      });
+      li.append(also);
+    }
     list.append(li);
   }
   if (!out.years.length) showEmpty("timeline-empty", "No timeline: no matching passage has a year.");
@@ -475,6 +496,17 @@ async function openCitation(s) {
     }
     current = { doc_id: c.doc_id, passage_index: c.passage_index, start: s.start, end: s.end };
     showPanel(c.title, c, c.text, start, end);
+  } catch (e) {
+    setStatus("Could not open the passage: " + e.message, true);
+  }
+}
+
+// A passage listed without a quote (a timeline year's "also active"): fetch its chunk and show it whole.
+async function openChunk(chunkId) {
+  try {
+    const c = await api("/chunks/" + encodeURIComponent(chunkId));
+    current = { doc_id: c.doc_id, passage_index: c.passage_index, start: -1, end: -1 };
+    showPanel(c.title, c, c.text, -1, -1);
   } catch (e) {
     setStatus("Could not open the passage: " + e.message, true);
   }
