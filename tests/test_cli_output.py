@@ -21,7 +21,7 @@ from insight_search.cli import app, indexing
 from insight_search.config import Settings
 from insight_search.indexer import build_index
 
-from .conftest import SEED, FakeEmbedder
+from .conftest import SEED, FakeEmbedder, write_jsonl
 
 runner = CliRunner()
 COMMANDS = ["index", "info", "serve", "mcp", "search", "summarize", "timeline", "mentions", "funding"]
@@ -40,12 +40,6 @@ def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(embedding, "make_embedder", lambda settings: SlowEmbedder())
 
 
-def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample outcome page and a JSONL note with a country but no year, built with the fake model."""
@@ -61,7 +55,7 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "year": 2022,
         "year_end": 2024,
     }
-    _jsonl(corpus / "notes.jsonl", [note, project])
+    write_jsonl(corpus / "notes.jsonl", [note, project])
     settings = Settings(index_dir=root / "index")
     build_index([corpus], settings, FakeEmbedder())
     return settings.index_dir
@@ -80,7 +74,7 @@ def test_index_writes_progress_lines_when_not_on_a_terminal(
     monkeypatch.setattr(indexing, "PROGRESS_SECONDS", 0.1)
     monkeypatch.setenv("INSIGHT_SEARCH_INDEX_WINDOW", "4")
     rows = [{"id": f"n{i}", "text": f"Note {i} on water point {i} in district {i}."} for i in range(60)]
-    notes = _jsonl(tmp_path / "notes.jsonl", rows)
+    notes = write_jsonl(tmp_path / "notes.jsonl", rows)
     result = runner.invoke(app, ["index", str(notes), "--index-dir", str(tmp_path / "index"), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["chunks"] == 60  # stdout keeps only the result
@@ -99,7 +93,7 @@ def test_repeats_within_a_build_are_not_cache_hits(tmp_path: Path, fake_model: N
     monkeypatch.setenv("INSIGHT_SEARCH_INDEX_WINDOW", "2")  # repeats in one window and across windows
     texts = ["Water points were repaired in Chad.", "Midwives were trained in Chad.", "Clinics opened."]
     rows = [{"id": f"n{i}", "text": texts[i % 3]} for i in range(7)]
-    notes = _jsonl(tmp_path / "notes.jsonl", rows)
+    notes = write_jsonl(tmp_path / "notes.jsonl", rows)
     command = ["index", str(notes), "--index-dir", str(tmp_path / "index")]
     first = runner.invoke(app, [*command, "--json"])
     report = json.loads(first.stdout)
@@ -108,7 +102,7 @@ def test_repeats_within_a_build_are_not_cache_hits(tmp_path: Path, fake_model: N
     assert again.exit_code == 0, again.output
     assert "0 embedded, 0 repeated in this build, 7 reused from the embedding cache" in again.stdout
     rows.append({"id": "n7", "text": "A new note on solar pumps."})
-    _jsonl(notes, [*rows, {"id": "n8", "text": "A new note on solar pumps."}])
+    write_jsonl(notes, [*rows, {"id": "n8", "text": "A new note on solar pumps."}])
     third = json.loads(runner.invoke(app, [*command, "--json"]).stdout)
     assert (third["embedded"], third["repeated"], third["cached"]) == (1, 1, 7)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -15,12 +14,7 @@ from insight_search.indexer import build_index, index_is_current
 from insight_search.models import Filters, Query
 from insight_search.search import Searcher, open_searcher
 
-from .conftest import SEED, FakeEmbedder, service_for
-
-
-def _jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-
+from .conftest import SEED, FakeEmbedder, service_for, write_jsonl
 
 ROWS = [
     {
@@ -58,7 +52,7 @@ ROWS = [
 def corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "corpus"
     folder.mkdir()
-    _jsonl(folder / "notes.jsonl", ROWS)
+    write_jsonl(folder / "notes.jsonl", ROWS)
     shutil.copy(SEED, folder / "page.txt")
     return folder
 
@@ -123,7 +117,7 @@ def test_reindex_embeds_only_changes_and_follows_removals(corpus, settings, fake
 
     rows = [dict(r) for r in ROWS[:3]]
     rows[0]["text"] = "Care system legislation was approved by the Senate in 2022."
-    _jsonl(corpus / "notes.jsonl", rows)
+    write_jsonl(corpus / "notes.jsonl", rows)
     counting = FakeEmbedder()
     third = build_index([corpus], settings, counting)
     assert third.embedded == 1 and counting.texts_embedded == 1

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from insight_search import embedding
 from insight_search.cli import app
 
-from .conftest import SEED, FakeEmbedder
+from .conftest import SEED, FakeEmbedder, write_jsonl
 
 runner = CliRunner()
 NOTES = [
@@ -46,12 +46,6 @@ def _project(root: Path) -> Path:
     return project
 
 
-def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
 def _index(*args: str) -> None:
     result = runner.invoke(app, ["index", *args])
     assert result.exit_code == 0, result.output
@@ -71,7 +65,7 @@ def test_plain_serve_keeps_an_index_built_from_other_paths(
     tmp_path: Path, served: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = _project(tmp_path)
-    notes = _jsonl(tmp_path / "data" / "notes.jsonl", NOTES)
+    notes = write_jsonl(tmp_path / "data" / "notes.jsonl", NOTES)
     monkeypatch.chdir(project)
     _index(str(notes))
     output, docs = _serve(served)
@@ -84,8 +78,8 @@ def test_an_index_built_in_another_folder_is_checked_against_its_own_files(
 ) -> None:
     project = _project(tmp_path)
     data = tmp_path / "data"
-    _jsonl(data / "notes.jsonl", NOTES)
-    _jsonl(project / "notes.jsonl", [{"id": "decoy", "text": "Not the indexed file."}])
+    write_jsonl(data / "notes.jsonl", NOTES)
+    write_jsonl(project / "notes.jsonl", [{"id": "decoy", "text": "Not the indexed file."}])
     index_dir = str(tmp_path / "index")
     monkeypatch.chdir(data)
     _index("notes.jsonl", "--index-dir", index_dir)  # relative to data/
@@ -98,10 +92,12 @@ def test_serve_rebuilds_from_the_index_own_sources_when_they_change(
     tmp_path: Path, served: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = _project(tmp_path)
-    notes = _jsonl(tmp_path / "data" / "notes.jsonl", NOTES)
+    notes = write_jsonl(tmp_path / "data" / "notes.jsonl", NOTES)
     monkeypatch.chdir(project)
     _index(str(notes))
-    _jsonl(notes, [*NOTES, {"id": "note-3", "text": "A water committee was set up in Chad.", "year": 2024}])
+    write_jsonl(
+        notes, [*NOTES, {"id": "note-3", "text": "A water committee was set up in Chad.", "year": 2024}]
+    )
     output, docs = _serve(served)
     assert docs == {"note-1", "note-2", "note-3"}
     assert f"rebuilding it from {notes}" in output and "corpus" not in output
@@ -111,7 +107,7 @@ def test_serve_keeps_an_index_whose_sources_are_gone(
     tmp_path: Path, served: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = _project(tmp_path)
-    notes = _jsonl(tmp_path / "data" / "notes.jsonl", NOTES)
+    notes = write_jsonl(tmp_path / "data" / "notes.jsonl", NOTES)
     monkeypatch.chdir(project)
     _index(str(notes))
     notes.unlink()
@@ -124,7 +120,7 @@ def test_serve_builds_a_missing_index_from_corpus_and_other_paths_only_when_aske
     tmp_path: Path, served: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = _project(tmp_path)
-    notes = _jsonl(tmp_path / "data" / "notes.jsonl", NOTES)
+    notes = write_jsonl(tmp_path / "data" / "notes.jsonl", NOTES)
     monkeypatch.chdir(project)
     output, docs = _serve(served)
     assert "No index in index yet: building it from corpus" in output
@@ -159,7 +155,7 @@ def test_asking_for_the_index_own_sources_keeps_it_when_they_are_gone(
 ) -> None:
     # benchmarks/http_load.py serves an index with INSIGHT_SEARCH_CORPUS_PATHS set to its own paths
     project = _project(tmp_path)
-    notes = _jsonl(tmp_path / "data" / "notes.jsonl", NOTES)
+    notes = write_jsonl(tmp_path / "data" / "notes.jsonl", NOTES)
     monkeypatch.chdir(project)
     _index(str(notes))
     output, docs = _serve(served, "--corpus", str(notes))
