@@ -93,8 +93,17 @@ class Passage:
 
 
 # The kinds of money a FundingRecord states: an outcome page's partner contribution, UN INFO's yearly
-# Required / Available / Expenditure.
-FUNDING_KINDS = ("contribution", "required", "available", "expenditure")
+# Required / Available / Expenditure, an IATI activity's budget and its transactions (commitment,
+# disbursement, expenditure).
+FUNDING_KINDS = (
+    "contribution",
+    "required",
+    "available",
+    "expenditure",
+    "budget",
+    "commitment",
+    "disbursement",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,48 @@ class FundingRecord:
     development: float | None = None
     humanitarian: float | None = None
     currency: str = "USD"
+    country: str | None = None
+    agencies: tuple[str, ...] = ()
+
+
+# A value as the source states it: a number when it is one ("2", "0.35"), else the text ("True", "Yes",
+# "Law adopted"); None when missing ("-", empty).
+IndicatorValue = float | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorPeriod:
+    """One reporting period of an indicator: its dates (ISO "2021-01-01" as the source gives them), target,
+    actual and the comment narrative that reports progress (a progress note dated by the period)."""
+
+    start: str | None
+    end: str | None
+    target: IndicatorValue = None
+    actual: IndicatorValue = None
+    comment: str | None = None  # the actual's comment (progress narrative), else the target's
+
+    @property
+    def year(self) -> int | None:
+        """The period's year: the year of its end date, else of its start."""
+        for date in (self.end, self.start):
+            if date and date[:4].isdigit():
+                return int(date[:4])
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorRecord:
+    """One results indicator of an activity (IATI ``result/indicator``), typed like a FundingRecord."""
+
+    doc_id: str  # the activity's document (its IATI identifier)
+    source: SourceRef
+    title: str  # the indicator's title
+    result: str | None = None  # the title of the result the indicator belongs to
+    measure: str | None = None  # "unit" | "percentage" | "nominal" | "ordinal" | "qualitative"
+    baseline: IndicatorValue = None
+    baseline_year: int | None = None
+    baseline_comment: str | None = None
+    periods: tuple[IndicatorPeriod, ...] = ()
     country: str | None = None
     agencies: tuple[str, ...] = ()
 
@@ -137,6 +188,7 @@ class Document:
     office: str | None = None  # the reporting office, e.g. "Mexico Country Office"
     metadata: Mapping[str, Any] = field(default_factory=dict)
     funding: tuple[FundingRecord, ...] = ()
+    indicators: tuple[IndicatorRecord, ...] = ()
 
     def chunk_fields(self) -> dict[str, Any]:
         """What each chunk of this document carries from it (for filters, facets and citations)."""
