@@ -196,7 +196,9 @@ def test_outcome_page_sniffed_beyond_the_head(tmp_path: Path) -> None:
 def test_every_reader_states_its_kind(tmp_path: Path) -> None:
     """Each reader module has KIND, EXTENSIONS, sniff and read; plain text is asked last."""
     assert READERS[-1] is plain
-    assert {".xlsx", ".json", ".jsonl", ".md", ".markdown", ".txt"} == registry.SUPPORTED_EXTENSIONS
+    assert {".xlsx", ".json", ".jsonl", ".md", ".markdown", ".txt", ".docx", ".html", ".htm"} == (
+        registry.SUPPORTED_EXTENSIONS
+    )
     note = tmp_path / "note.txt"
     note.write_text("Outcome summary\nJust a note.")
     head = note.read_bytes()
@@ -210,6 +212,8 @@ def test_every_reader_states_its_kind(tmp_path: Path) -> None:
         "uninfo-json",
         "jsonl",
         "markdown",
+        "docx",
+        "html",
         "unwomen-page",
         "text",
     }
@@ -235,16 +239,16 @@ def test_default_warn_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> 
 
 
 def test_unsupported_extension(tmp_path: Path) -> None:
-    path = tmp_path / "a.docx"
+    path = tmp_path / "a.pptx"
     path.write_text("x")
-    with pytest.raises(UnreadableFile, match=r"unsupported file type \.docx"):
+    with pytest.raises(UnreadableFile, match=r"unsupported file type \.pptx"):
         list(read_file(path))
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     data=st.binary(max_size=2000),
-    ext=st.sampled_from([".xlsx", ".json", ".jsonl", ".md", ".markdown", ".txt", ".bin"]),
+    ext=st.sampled_from([".xlsx", ".json", ".jsonl", ".md", ".markdown", ".txt", ".docx", ".html", ".bin"]),
 )
 def test_random_bytes_only_raise_domain_errors(tmp_path: Path, data: bytes, ext: str) -> None:
     path = tmp_path / f"FUZ{ext}"
