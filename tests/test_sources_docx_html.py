@@ -213,6 +213,22 @@ def test_docx_style_based_on_a_heading_is_a_heading(tmp_path: Path) -> None:
     assert (p.section, p.year, p.label) == (Section.PROGRESS_NOTE, 2021, "Progress note 2021")
 
 
+def test_docx_tracked_changes_keep_inserted_text_only(tmp_path: Path) -> None:
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    word = docx.Document()
+    para = word.add_paragraph("The policy was ")
+    deleted = '<w:del {} w:id="1" w:author="a"><w:r><w:delText>rejected</w:delText></w:r></w:del>'
+    inserted = '<w:ins {} w:id="2" w:author="a"><w:r><w:t>adopted</w:t></w:r></w:ins>'
+    for change in (deleted, inserted):
+        para._p.append(parse_xml(change.format(nsdecls("w"))))
+    word.save(str(tmp_path / "changes.docx"))
+    [p] = _one(tmp_path / "changes.docx").passages
+    assert p.text == "The policy was adopted"
+
+
 def _reason(path: Path) -> str:
     with pytest.raises(UnreadableFile) as err:
         list(read_file(path))
@@ -307,6 +323,17 @@ def test_html_without_main_reads_the_body_and_title_from_title(tmp_path: Path) -
     assert doc.year is None and "language" not in doc.metadata
     [p] = doc.passages
     assert (p.label, p.text) == ("Chile", "Chile created a national care system in 2022.")
+
+
+def test_html_blocks_inside_a_heading_or_a_cell_are_a_space_apart(tmp_path: Path) -> None:
+    page = (
+        "<html><body><h2>Outcome<br>summary</h2><p>Care policies.</p><table><tr><td><p>Law</p><p>adopted</p>"
+        "</td><td>2023</td></tr></table></body></html>"
+    )
+    path = tmp_path / "page.html"
+    path.write_text(page, encoding="utf-8")
+    text, table = _one(path).passages
+    assert (text.label, text.text, table.text) == ("Outcome summary", "Care policies.", "Law adopted; 2023")
 
 
 def test_html_encoding_from_meta_charset_and_byte_order_mark(tmp_path: Path) -> None:

@@ -33,6 +33,8 @@ _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a Compound File: an encrypted OOXML file, or a Word 97-2003 .doc
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# A drawing's text is given twice: for new Word (mc:Choice) and as a fallback for old readers (mc:Fallback).
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 # python-docx's own template says it was made at this moment: a file written from it has no real date.
 _TEMPLATE_STAMP = dt.datetime(2013, 12, 23, 23, 15, tzinfo=dt.UTC)
@@ -128,10 +130,12 @@ def _heading_level(style: Any) -> int | None:
 
 
 def _paragraph_text(element: Any) -> str:
-    """A paragraph's text: its runs, hyperlinks and inserted text; tabs and breaks as spaces; deleted text and
-    field codes (which are not ``w:t``) left out."""
+    """A paragraph's text: its runs, hyperlinks, inserted text and text boxes; tabs and breaks as spaces;
+    deleted text and field codes (which are not ``w:t``) and a drawing's fallback copy left out."""
     parts: list[str] = []
     for node in element.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"):
+        if next(node.iterancestors(_FALLBACK), None) is not None:
+            continue
         parts.append(node.text or "" if node.tag == f"{_W}t" else " ")
     return "".join(parts)
 

@@ -249,7 +249,7 @@ class _Blocks:
         tag = _tag(element)
         if tag in _HEADINGS:
             self.flush()
-            self.out.append(Block(clean_whitespace(element.text_content()), level=_HEADINGS[tag]))
+            self.out.append(Block(_inner_text(element), level=_HEADINGS[tag]))
             return
         if tag == "table":
             self.flush()
@@ -258,19 +258,28 @@ class _Blocks:
         block = tag in _BLOCKS
         if block:
             self.flush()
+        self.walk_children(element)
+        if block:
+            self.flush()
+
+    def walk_children(self, element: Any) -> None:
         self._text.append(element.text or "")
         for child in element:
             if _tag(child):
                 self.walk(child)
             self._text.append(child.tail or "")
-        if block:
-            self.flush()
-        else:
-            self._text.append(" " if tag in ("td", "th", "img") else "")
+
+
+def _inner_text(element: Any) -> str:
+    """An element's text on one line, its blocks (paragraphs in a cell, a <br> in a heading) a space apart."""
+    blocks = _Blocks()
+    blocks.walk_children(element)
+    blocks.flush()
+    return " ".join(b.text for b in blocks.out)
 
 
 def _table_cells(table: Any) -> Iterator[list[str]]:
     for row in table.iter("tr"):
         if next(row.iterancestors("table"), None) is not table:
             continue  # a row of a table inside a cell: read with its cell's text
-        yield [cell.text_content() for cell in row if _tag(cell) in ("td", "th")]
+        yield [_inner_text(cell) for cell in row if _tag(cell) in ("td", "th")]
