@@ -32,6 +32,8 @@ MERGE_WORDS = 100
 # A table's first row is its header when each of its cells is at most this many words.
 HEADER_CELL_WORDS = 8
 SIDECAR_SUFFIX = ".meta.json"
+# The country a document is about is looked for in its first this many characters (a report says it early).
+COUNTRY_CHARS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +180,7 @@ def headed_document(
     year = date_year(meta.pop("year", None)) or info.year
     year_end = parse_year(meta.pop("year_end", None))
     language = clean_text(meta.pop("language", None)) or info.language
-    text = "\n".join(b.text for b in blocks)
+    text = "\n".join(b.text for b in blocks)[:COUNTRY_CHARS]
     country = clean_text(meta.pop("country", None)) or detect_country(f"{title}\n{text}")
     doc_id = clean_text(meta.pop("doc_id", None)) or f"{kind}:{name}"
     fields = {
