@@ -258,6 +258,14 @@ def test_bad_docx_files_are_named_with_their_reason(tmp_path: Path) -> None:
     (tmp_path / "badxml.docx").write_bytes(broken.getvalue())
     assert "corrupt Word file" in _reason(tmp_path / "badxml.docx")
 
+    stored = io.BytesIO()  # document.xml stored as it is, then one of its bytes changed: a bad CRC
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as dst:
+        for item in src.infolist():
+            dst.writestr(item.filename, src.read(item))
+    damaged = stored.getvalue().replace(b"Executive summary", b"Executive summarx")
+    (tmp_path / "crc.docx").write_bytes(damaged)
+    assert "corrupt Word file" in _reason(tmp_path / "crc.docx")
+
     # An encrypted OOXML file is a Compound File holding an "EncryptedPackage" stream (the header and the
     # directory entry's UTF-16 name are what the reader looks at; office tools write the rest).
     stream = "EncryptedPackage".encode("utf-16-le")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ KIND = "docx"
 EXTENSIONS = frozenset({".docx"})
 
 _ZIP = b"PK\x03\x04"
+# What opening a damaged package raises: a missing part, a bad CRC or deflate stream, XML that is not
+# well-formed (lxml's XMLSyntaxError is a SyntaxError), a content type that is not a document's (ValueError).
+_BROKEN = (KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError)
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a Compound File: an encrypted OOXML file, or a Word 97-2003 .doc
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -80,18 +84,14 @@ def _open(path: Path) -> Any:
             names = set(archive.namelist())
             if "word/document.xml" not in names:
                 raise UnreadableFile(path, "not a Word document: a zip archive without word/document.xml")
-            bad = archive.testzip()
     except zipfile.BadZipFile as exc:
         raise UnreadableFile(path, f"corrupt Word file (broken zip archive: {short_error(exc)})") from exc
-    if bad is not None:
-        raise UnreadableFile(path, f"corrupt Word file (damaged part {bad})")
     import docx  # python-docx; lazy: only a corpus with Word files pays for it
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
         return docx.Document(str(path))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as exc:
-        # lxml's XMLSyntaxError is a SyntaxError: a part that is not well-formed XML
+    except (PackageNotFoundError, *_BROKEN) as exc:
         raise UnreadableFile(path, f"corrupt Word file: {type(exc).__name__}: {short_error(exc)}") from exc
 
 
