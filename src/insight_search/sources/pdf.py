@@ -57,6 +57,7 @@ _TITLE_YEAR = re.compile(
 )
 _LETTERS = re.compile(r"[^\W\d_]")
 _TITLE_MIN_WORDS = 6
+_MASTHEAD = "Distr.:"  # a UN document's distribution mark, on the line of its organ's name
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -147,7 +148,8 @@ def document_year(front: Sequence[str]) -> tuple[int | None, str | None]:
 
 
 def _title(parts: Sequence[Block], words: Any) -> str | None:
-    """The title on the first pages: the heading of at least 6 words in the largest font."""
+    """The title on the first pages: the heading of at least 6 words in the largest font (not the UN
+    masthead, "Economic and Social Council Distr.: General", one line for PDFium)."""
     best: tuple[float, str] | None = None
     for block in parts:
         if block.pages[0] > 2:
@@ -156,6 +158,8 @@ def _title(parts: Sequence[Block], words: Any) -> str | None:
             continue
         text, _ = block_text(block, words)
         size = max(line.size for line in block.lines)
+        if _MASTHEAD in text:
+            continue
         if len(text.split()) >= _TITLE_MIN_WORDS and (best is None or size > best[0]):
             best = (size, text)
     return best[1] if best else None
