@@ -252,7 +252,9 @@ def test_bad_pdfs_are_named_with_their_reason(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_search_care_systems_over_the_five_pdfs(tmp_path: Path, fake_embedder) -> None:
+def test_search_care_systems_over_the_five_pdfs(
+    tmp_path: Path, fake_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The issue's check: one command indexes the five PDFs (and names the bad files beside them); a search
     for "care systems" returns passages whose cited page holds their text."""
     from insight_search.config import Settings
@@ -276,3 +278,30 @@ def test_search_care_systems_over_the_five_pdfs(tmp_path: Path, fake_embedder) -
         doc = searcher.data.documents[hit.chunk.doc_id]
         assert_on_cited_pages(name, hit.chunk, doc.passages[hit.chunk.passage_index])
     assert any("care system" in h.chunk.text.casefold() for h in hits[:5])
+    # /chunks/{id} names the page(s), as one page or a span, and the CLI's search lines show "p. N"
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from insight_search import embedding
+    from insight_search.api import create_app
+    from insight_search.cli import app as cli_app
+
+    from .test_api import BASE, NO_LIMITS
+
+    with TestClient(create_app(settings, embedder=fake_embedder, limits=NO_LIMITS), base_url=BASE) as client:
+        for hit in hits[:5]:
+            source = client.get(f"/chunks/{hit.chunk.chunk_id}").json()["source"]
+            if hit.chunk.source.page_from == hit.chunk.source.page_to:
+                assert (source["page"], source["page_from"]) == (hit.chunk.source.page_from, None)
+            else:
+                assert (source["page"], source["page_from"], source["page_to"]) == (
+                    None,
+                    hit.chunk.source.page_from,
+                    hit.chunk.source.page_to,
+                )
+    top = hits[0].chunk.source
+    shown = f"p. {top.page_from}" if top.page_from == top.page_to else f"pp. {top.page_from}–{top.page_to}"
+    monkeypatch.setattr(embedding, "make_embedder", lambda settings: fake_embedder)
+    args = ["search", "care systems", "-k", "1", "--index-dir", str(settings.index_dir)]
+    out = CliRunner().invoke(cli_app, args)
+    assert out.exit_code == 0 and shown in out.output, out.output
