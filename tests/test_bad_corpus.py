@@ -76,7 +76,7 @@ def make_messy_folder(root: Path) -> tuple[Path, dict[str, str]]:
     (folder / "wrong_shape.json").write_text("[1, 2, 3]", encoding="utf-8")
     bad["wrong_shape.json"] = ""
     (folder / "notes.pdf").write_bytes(b"%PDF-1.4")
-    bad["notes.pdf"] = "unsupported"
+    bad["notes.pdf"] = "damaged PDF"  # only the header: PDFium cannot load it
     (folder / "long_line.txt").write_text("word " * 420_000, encoding="utf-8")  # a 2 MB single line: indexed
     (folder / "loop").symlink_to(folder, target_is_directory=True)
     bad["loop"] = "loop"

@@ -46,6 +46,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "insight_search.ranking",
         "insight_search.search",
         "insight_search.sources",
+        "insight_search.sources.pdf",
+        "insight_search.sources.pdf_lines",
+        "insight_search.sources.pdf_paragraphs",
     ),
     "operations": (
         "insight_search.requests",

@@ -49,7 +49,7 @@ def test_walk_is_sorted_and_skips_hidden(tmp_path: Path) -> None:
         "sub/c.json",
         ".git/config.txt",
         ".hidden.txt",
-        "x.pdf",
+        "x.pptx",
         "NOEXT",
     ]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +65,7 @@ def test_walk_is_sorted_and_skips_hidden(tmp_path: Path) -> None:
         "b.txt",
         "sub/c.json",
         "sub/z.jsonl",
-        "! x.pdf: unsupported file type .pdf",
+        "! x.pptx: unsupported file type .pptx",
     ]
 
 
@@ -196,7 +196,7 @@ def test_outcome_page_sniffed_beyond_the_head(tmp_path: Path) -> None:
 def test_every_reader_states_its_kind(tmp_path: Path) -> None:
     """Each reader module has KIND, EXTENSIONS, sniff and read; plain text is asked last."""
     assert READERS[-1] is plain
-    assert {".xlsx", ".json", ".jsonl", ".md", ".markdown", ".txt", ".docx", ".html", ".htm"} == (
+    assert {".xlsx", ".json", ".jsonl", ".md", ".markdown", ".txt", ".docx", ".html", ".htm", ".pdf"} == (
         registry.SUPPORTED_EXTENSIONS
     )
     note = tmp_path / "note.txt"
@@ -216,6 +216,7 @@ def test_every_reader_states_its_kind(tmp_path: Path) -> None:
         "html",
         "unwomen-page",
         "text",
+        "pdf",
     }
 
 

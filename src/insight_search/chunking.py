@@ -4,8 +4,9 @@ Sentences of one passage are packed into chunks of at most ``max_words`` words a
 sentence longer than that is cut at word boundaries, a single word longer than ``max_chars`` into pieces of
 ``max_chars``: one 15 MB token is not one 15 MB chunk). A chunk never crosses a passage boundary, so one
 year's progress note is never mixed with another's. A chunk carries its passage's year span (else its
-document's: a project's start to end). Chunk ids hash the document id, the passage's section and
-year, and the chunk's text: re-indexing unchanged text keeps its ids.
+document's: a project's start to end) and, for a PDF, the pages its text lies on (:func:`chunk_source`).
+Chunk ids hash the document id, the passage's section and year, and the chunk's text: re-indexing unchanged
+text keeps its ids.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
-from insight_search.models import Chunk, Document, Passage
+from insight_search.models import Chunk, Document, Passage, SourceRef
 from insight_search.text import sentence_spans
 
 _WORD_SPAN = re.compile(r"\S+")
@@ -41,6 +43,20 @@ def passage_years(doc: Document, passage: Passage) -> tuple[int | None, int | No
     if year is None:
         return None, None
     return year, end if end is not None and end > year else None
+
+
+def chunk_source(source: SourceRef, passage: Passage, start: int, end: int) -> SourceRef:
+    """The source of ``passage.text[start:end]``: the document's, with the pages that text lies on when the
+    passage knows its pages (a PDF's), else the document's as it is."""
+    if not passage.pages:
+        return source
+    first = last = passage.pages[0][1]
+    for offset, page in passage.pages:
+        if offset <= start:
+            first = page
+        if offset < end:
+            last = page
+    return replace(source, page_from=first, page_to=last)
 
 
 def _pieces(text: str, max_words: int, max_chars: int) -> Iterator[tuple[int, int, int]]:
@@ -114,7 +130,7 @@ def chunk_document(doc: Document, max_words: int = 120, max_chars: int | None = 
                     year=year,
                     year_end=year_end,
                     status=passage.status,
-                    **doc.chunk_fields(),
+                    **{**doc.chunk_fields(), "source": chunk_source(doc.source, passage, start, end)},
                     composed=passage.composed,
                 )
             )

@@ -64,12 +64,15 @@ def section_name(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SourceRef:
-    """Where a document came from: file path, reader kind, and row (spreadsheet/JSONL line) or position."""
+    """Where a document came from: file path, reader kind, and row (spreadsheet/JSONL line) or position;
+    a PDF chunk's pages (``page_from`` to ``page_to``, both ends included, 1-based)."""
 
     path: str
-    kind: str  # "unwomen-page" | "uninfo-xlsx" | "uninfo-json" | "text" | "markdown" | "jsonl"
+    kind: str  # "unwomen-page" | "uninfo-xlsx" | "uninfo-json" | "text" | "markdown" | "jsonl" | "pdf"
     row: int | None = None
     position: int | None = None
+    page_from: int | None = None
+    page_to: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +93,7 @@ class Passage:
     status: str | None = None  # outcome status stated by a progress note, e.g. "not achieved"
     label: str | None = None  # the reader's own label, e.g. "2023 Narrative" or "Output 5.1.3"
     composed: bool = False  # the reader wrote this text from fields (a funding-table row, a partner list)
+    pages: tuple[tuple[int, int], ...] = ()  # (offset, page): where each PDF page's text starts in ``text``
 
 
 # The kinds of money a FundingRecord states: an outcome page's partner contribution, UN INFO's yearly

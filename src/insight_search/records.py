@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from insight_search.chunking import chunk_source
 from insight_search.models import Chunk, Document, FundingRecord, Passage, SourceRef, section_name
 
 
@@ -35,7 +36,10 @@ class Shared:
 
     def source(self, d: dict[str, Any]) -> SourceRef:
         path, kind = self(d["path"], any_length=True), self(d["kind"])
-        return self(SourceRef(path, kind, d.get("row"), d.get("position")))  # type: ignore[no-any-return]
+        page_from = d.get("page_from", d.get("page"))  # absent before pages existed; "page": one page
+        page_to = d.get("page_to", page_from)
+        source = SourceRef(path, kind, d.get("row"), d.get("position"), page_from, page_to)
+        return self(source)  # type: ignore[no-any-return]
 
     def mapping(self, d: dict[str, Any]) -> dict[str, Any]:
         return {self(k): self(v) if isinstance(v, str) else v for k, v in d.items()}
@@ -62,6 +66,7 @@ def document_from_dict(d: dict[str, Any], shared: Shared | None = None) -> Docum
                 same(p.get("status")),
                 same(p.get("label")),
                 composed=bool(p.get("composed", False)),  # absent in indexes written before it existed
+                pages=tuple((offset, page) for offset, page in p.get("pages") or ()),  # a PDF's pages
             )
             for p in d["passages"]
         ),
@@ -145,6 +150,15 @@ def chunk_from_dict(d: dict[str, Any], doc: Document, shared: Shared | None = No
         year=d["year"],
         year_end=d.get("year_end"),  # absent in indexes written before year spans: one year
         status=same(d["status"]),
-        **doc.chunk_fields(),
+        **{**doc.chunk_fields(), "source": same(_chunk_source(doc, d))},
         composed=bool(d.get("composed", False)),
     )
+
+
+def _chunk_source(doc: Document, d: dict[str, Any]) -> SourceRef:
+    """A stored chunk's source: its document's, with the pages of its text for a PDF (not stored per chunk:
+    they follow from the passage's pages and the chunk's offsets)."""
+    index = d["passage_index"]
+    if 0 <= index < len(doc.passages):
+        return chunk_source(doc.source, doc.passages[index], d["start"], d["end"])
+    return doc.source

@@ -30,10 +30,18 @@ class SourceOut(BaseModel):
     kind: str
     row: int | None = None
     position: int | None = None
+    page: int | None = Field(None, description="The PDF page the text is on (when it is on one page)")
+    page_from: int | None = Field(None, description="The first PDF page of text that runs over pages")
+    page_to: int | None = Field(None, description="The last PDF page of text that runs over pages")
 
     @classmethod
     def of(cls, s: SourceRef) -> SourceOut:
-        return cls(path=s.path, kind=s.kind, row=s.row, position=s.position)
+        one = s.page_from if s.page_from is not None and s.page_from == s.page_to else None
+        span = None if one is not None else s.page_from  # a span of pages: page_from to page_to
+        return cls(
+            path=s.path, kind=s.kind, row=s.row, position=s.position, page=one,
+            page_from=span, page_to=s.page_to if span is not None else None,
+        )
 
 
 class FacetsOut(BaseModel):

@@ -27,7 +27,7 @@ from insight_search.errors import InsightSearchError
 from insight_search.requests import parse, request_models
 
 if TYPE_CHECKING:
-    from insight_search.schemas import SentenceOut
+    from insight_search.schemas import SentenceOut, SourceOut
 
 
 @app.command(cls=Command)
@@ -51,7 +51,7 @@ def search(
     out.print(f"[bold]{payload.total}[/] matching passages for [italic]{query}[/]", highlight=False)
     for r in payload.results:
         where = _where(_years(r.year, r.year_end), r.country, r.section, _composed(r.composed, r.section))
-        loc = r.source.path + (f" row {r.source.row}" if r.source.row else "")
+        loc = r.source.path + (f" row {r.source.row}" if r.source.row else "") + _page(r.source)
         out.print(f"\n[bold cyan]{r.rank}.[/] [bold]{r.title}[/]  [dim]({where})[/]", highlight=False)
         out.print(f"   {r.highlight}", highlight=False, markup=False)
         out.print(f"   [dim]{loc} · {r.chunk_id} · score {r.score:.4f}[/]", highlight=False)
@@ -75,6 +75,13 @@ def _years(year: int | None, year_end: int | None) -> str | None:
     return f"{year}–{year_end}" if year_end is not None and year_end != year else str(year)
 
 
+def _page(source: SourceOut) -> str:
+    """The PDF page(s) of a citation as a person writes them: " p. 12", " pp. 3–4", or ""."""
+    if source.page is not None:
+        return f" p. {source.page}"
+    return f" pp. {source.page_from}–{source.page_to}" if source.page_from is not None else ""
+
+
 def _composed(composed: bool, section: str) -> str | None:
     """How a passage the reader wrote from table fields is shown (never as the source's own words)."""
     if not composed:
@@ -94,7 +101,8 @@ def _print_sentences(sentences: Sequence[SentenceOut]) -> None:
         where = _where(_years(s.year, s.year_end), s.country)
         out.print(f"{n}. {s.text}", highlight=False, markup=False)
         out.print(
-            f"   [dim]({where}) {s.source.path} · {s.doc_id} · {s.chunk_id} [{s.start}:{s.end}][/]",
+            f"   [dim]({where}) {s.source.path}{_page(s.source)} · {s.doc_id} · {s.chunk_id} "
+            f"[{s.start}:{s.end}][/]",
             highlight=False,
         )
 

@@ -158,10 +158,18 @@ function composedNote(x) {
   return "composed from the record's fields";
 }
 
+// The PDF page(s) a source names: "p. 12", "pp. 3–4", or null.
+function pageLabel(src) {
+  if (!src) return null;
+  if (src.page != null) return "p. " + src.page;
+  if (src.page_from != null) return "pp. " + src.page_from + "–" + src.page_to;
+  return null;
+}
+
 function metaLine(x) {
   const parts = [yearLabel(x), x.country, x.section ? x.section.replace(/_/g, " ") : null];
   const src = x.source ? x.source.path.split("/").pop() + (x.source.row ? " row " + x.source.row : "") : null;
-  return [...parts, src].filter((v) => v != null && v !== "").join(" · ");
+  return [...parts, src, pageLabel(x.source)].filter((v) => v != null && v !== "").join(" · ");
 }
 
 function metaElement(x, tag = "p") {
@@ -373,7 +381,7 @@ function showEmpty(note, text) {
 // ---------------------------------------------------------------- summary and timeline (cited sentences)
 
 function citeLink(s) {
-  const a = el("a", "[" + [yearLabel(s), s.country].filter((v) => v != null).join(", ") + "]", "cite");
+  const a = el("a", "[" + [yearLabel(s), s.country, pageLabel(s.source)].filter((v) => v != null).join(", ") + "]", "cite");
   a.href = "/chunks/" + encodeURIComponent(s.chunk_id);
   a.title = "Open the source: " + s.title;
   a.addEventListener("click", (ev) => {
