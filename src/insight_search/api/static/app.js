@@ -445,6 +445,18 @@ async function loadTimeline() {
       });
       li.append(also);
     }
+    // The indicator periods of the year (target, actual) of the documents whose passages matched.
+    if (y.indicators && y.indicators.length) {
+      li.append(el("p", "Indicators in " + y.year + ":", "meta"));
+      const ul = el("ul", null, "indicators");
+      for (const i of y.indicators) {
+        const item = el("li", i.title + ": " + i.line);
+        item.title = i.doc_id;
+        if (i.comment) item.append(el("span", " — " + i.comment, "meta"));
+        ul.append(item);
+      }
+      li.append(ul);
+    }
     list.append(li);
   }
   if (!out.years.length) showEmpty("timeline-empty", "No timeline: no matching passage has a year.");
