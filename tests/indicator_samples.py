@@ -23,6 +23,7 @@ MEXICO = "XM-DAC-41114-MEX-CARE"
 CHILE = "XM-DAC-41114-CHL-WATER"
 DRR_TITLE = "Number of national legal and policy frameworks on DRR that include gender equality"
 SOURCE = SourceRef(path="activities.iatitest", kind="iati")
+DESCRIPTION, NOTE = "description", "progress_note"
 
 
 def _period(year: int, target: Any = None, actual: Any = None, comment: str | None = None) -> IndicatorPeriod:
@@ -68,7 +69,7 @@ def documents(source: SourceRef = SOURCE) -> list[Document]:
             measure="unit",
             baseline=1.0,
             baseline_year=2018,
-            periods=(IndicatorPeriod("2019-01-01", "2021-12-31", 3.0, 1.0, "Monterrey approved its system."),),
+            periods=(IndicatorPeriod("2019-01-01", "2021-12-31", 3.0, 1.0, "Monterrey approved its system"),),
             country="Mexico",
             agencies=("UNDP",),
         ),
@@ -80,8 +81,8 @@ def documents(source: SourceRef = SOURCE) -> list[Document]:
             doc_id=ALBANIA,
             title="Gender-responsive disaster risk reduction in Albania",
             passages=(
-                Passage("Disaster risk reduction policy in Albania now includes gender equality.", "description"),
-                Passage("In 2021 two disaster risk reduction frameworks were adopted.", "progress_note", 2021),
+                Passage("Disaster risk reduction policy in Albania now includes gender equality.", DESCRIPTION),
+                Passage("In 2021 two disaster risk reduction frameworks were adopted.", NOTE, 2021),
             ),
             country="Albania",
             agencies=("UN Women", "UNW"),
@@ -93,7 +94,7 @@ def documents(source: SourceRef = SOURCE) -> list[Document]:
             doc,
             doc_id=MEXICO,
             title="Care systems in Mexico",
-            passages=(Passage("Municipal care systems for caregivers in Mexico.", "description"),),
+            passages=(Passage("Municipal care systems for caregivers in Mexico.", DESCRIPTION),),
             country="Mexico",
             agencies=("UNDP",),
             year=2019,
@@ -104,7 +105,7 @@ def documents(source: SourceRef = SOURCE) -> list[Document]:
             doc,
             doc_id=CHILE,
             title="Water in Chile",
-            passages=(Passage("Rural water committees in Chile, disaster risk reduction too.", "description"),),
+            passages=(Passage("Rural water committees in Chile, disaster risk reduction too.", DESCRIPTION),),
             country="Chile",
             year=2021,
         ),
