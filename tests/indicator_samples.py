@@ -81,7 +81,7 @@ def documents(source: SourceRef = SOURCE) -> list[Document]:
             doc_id=ALBANIA,
             title="Gender-responsive disaster risk reduction in Albania",
             passages=(
-                Passage("Disaster risk reduction policy in Albania now includes gender equality.", DESCRIPTION),
+                Passage("Disaster risk reduction policy in Albania includes gender equality.", DESCRIPTION),
                 Passage("In 2021 two disaster risk reduction frameworks were adopted.", NOTE, 2021),
             ),
             country="Albania",
