@@ -17,7 +17,7 @@ from insight_search.records import document_from_dict, document_to_dict
 from insight_search.search import open_searcher
 from insight_search.store import current_version
 
-from .conftest import FakeEmbedder, call
+from .conftest import FakeEmbedder, call, service_for
 from .indicator_samples import ALBANIA, CHILE, DRR_TITLE, MEXICO, build, documents
 
 RECORDS = [r for d in documents() for r in d.indicators]
@@ -166,6 +166,8 @@ def test_the_operation_filters_pages_and_names_the_activity(searcher) -> None:  
         call(searcher, "indicators", limit=0)
     with pytest.raises(BadInput, match="partner"):
         call(searcher, "indicators", partner="x")
+    relative = service_for(searcher, searcher.settings.model_copy(update={"paths": "relative"}))
+    assert relative.run("indicators", {"limit": 1}).indicators[0].source.path == "corpus/activities.iatitest"
 
 
 def test_a_query_timeline_lists_the_matching_documents_indicator_periods(searcher) -> None:  # type: ignore[no-untyped-def]
