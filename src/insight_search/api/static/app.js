@@ -447,15 +447,17 @@ async function loadTimeline() {
     }
     // The indicator periods of the year (target, actual) of the documents whose passages matched.
     if (y.indicators && y.indicators.length) {
-      li.append(el("p", "Indicators in " + y.year + ":", "meta"));
-      const ul = el("ul", null, "indicators");
+      const box = el("div", null, "indicators");
+      box.append(el("p", "Indicators in " + y.year + ":", "meta"));
+      const ul = el("ul");
       for (const i of y.indicators) {
         const item = el("li", i.title + ": " + i.line);
         item.title = i.doc_id;
         if (i.comment) item.append(el("span", " — " + i.comment, "meta"));
         ul.append(item);
       }
-      li.append(ul);
+      box.append(ul);
+      li.append(box);
     }
     list.append(li);
   }
