@@ -1,5 +1,5 @@
 """Indicators at every edge: the CLI command (a block per indicator, --json, nothing found, bad input), the
-CLI timeline's indicator lines, GET and POST /indicators (the same answer; 4xx on bad input), the timeline
+CLI timeline's indicator lines (text, Markdown, JSON), GET and POST /indicators (the same answer; 4xx on bad input), the timeline
 JSON of the API, the OpenAI-style tool list and the MCP tool."""
 
 from __future__ import annotations
@@ -90,6 +90,13 @@ def test_cli_timeline_lists_the_indicator_periods_under_their_year(built: Settin
     year_2022 = out.split("\n2022 ")[1]
     assert f"indicator: {DRR_TITLE}: target Law adopted" in year_2022
     assert "indicator:" not in out.split("\n2021 ")[0]  # 2020: the baseline year, no period
+    markdown = _cli(built.index_dir, "timeline", "disaster risk reduction frameworks", "--format", "markdown")
+    assert markdown.endswith(
+        "\nIndicators (target and actual of the year's period):\n"
+        f"- **2021** {DRR_TITLE}: target 1, actual 2 ({ALBANIA})\n"
+        f"- **2022** {DRR_TITLE}: target Law adopted ({ALBANIA})\n"
+        f"- **2022** Proportion of municipalities with gender-responsive DRR plans: target 0.35 ({ALBANIA})\n"
+    )
     data = json.loads(_cli(built.index_dir, "timeline", "disaster risk reduction frameworks", "--json"))
     lines = {y["year"]: [i["line"] for i in y["indicators"]] for y in data["years"]}
     assert lines[2021][0] == "target 1, actual 2" and lines.get(2020, []) == []

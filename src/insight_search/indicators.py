@@ -17,7 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from insight_search.models import IndicatorLine, IndicatorPeriod, IndicatorRecord, IndicatorValue
+from insight_search.models import (
+    IndicatorLine,
+    IndicatorPeriod,
+    IndicatorRecord,
+    IndicatorValue,
+    TimelineYear,
+)
 from insight_search.text import same_name, words
 
 TIMELINE_LINES_PER_YEAR = 10  # indicator lines a timeline year shows at most (best matching documents first)
@@ -95,3 +101,16 @@ def timeline_lines(
             if len(year_lines) < per_year:
                 year_lines.append(IndicatorLine(r.doc_id, r.title, p.target, p.actual, p.comment))
     return {y: tuple(v) for y, v in lines.items()}
+
+
+def timeline_markdown(years: Iterable[TimelineYear]) -> str:
+    """The indicator lines of a timeline for its Markdown snippet: a list after the year paragraphs, one
+    item per line ("- **2021** title: target 1, actual 2 (doc_id)"); "" when no year has one."""
+    items = [
+        f"- **{y.year}** {i.title}: {period_text(i.target, i.actual)} ({i.doc_id})"
+        for y in years
+        for i in y.indicators
+    ]
+    if not items:
+        return ""
+    return "\nIndicators (target and actual of the year's period):\n" + "\n".join(items) + "\n"

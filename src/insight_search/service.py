@@ -219,7 +219,8 @@ class Service:
         return self._shown(TimelineOut.of(self._timeline(req)))
 
     def timeline_markdown(self, req: Any) -> str:
-        return summaries.timeline_markdown(self._timeline(req))
+        timeline = self._timeline(req)
+        return summaries.timeline_markdown(timeline) + indicator_records.timeline_markdown(timeline.years)
 
     def mentions(self, req: Any) -> MentionsOut:
         searcher = self.index.searcher
