@@ -1,6 +1,6 @@
 """Indicators at every edge: the CLI command (a block per indicator, --json, nothing found, bad input), the
-CLI timeline's indicator lines (text, Markdown, JSON), GET and POST /indicators (the same answer; 4xx on bad input), the timeline
-JSON of the API, the OpenAI-style tool list and the MCP tool."""
+CLI timeline's indicator lines (text, Markdown, JSON), GET and POST /indicators (the same answer; 4xx on bad
+input), the timeline JSON of the API, the OpenAI-style tool list and the MCP tool."""
 
 from __future__ import annotations
 
