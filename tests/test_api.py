@@ -181,9 +181,9 @@ def test_openapi_documents_examples_and_errors(client: TestClient) -> None:
 def test_tools_are_openai_functions_with_the_route_schemas(client: TestClient) -> None:
     defs = client.get("/tools").json()
     by_name = {d["function"]["name"]: d for d in defs}
-    assert set(by_name) == {"search", "summarize", "timeline", "mentions", "funding"}
+    assert set(by_name) == {"search", "summarize", "timeline", "mentions", "funding", "indicators"}
     models = request_models(client.app.state.settings)  # type: ignore[attr-defined]
-    for name in ("search", "summarize", "timeline", "mentions", "funding"):
+    for name in ("search", "summarize", "timeline", "mentions", "funding", "indicators"):
         d = by_name[name]
         assert d["type"] == "function" and d["function"]["description"]
         assert d["function"]["parameters"] == models.of(name).model_json_schema()

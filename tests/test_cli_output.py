@@ -24,7 +24,9 @@ from insight_search.indexer import build_index
 from .conftest import SEED, FakeEmbedder, write_jsonl
 
 runner = CliRunner()
-COMMANDS = ["index", "info", "serve", "mcp", "search", "summarize", "timeline", "mentions", "funding"]
+COMMANDS = [
+    "index", "info", "serve", "mcp", "search", "summarize", "timeline", "mentions", "funding", "indicators"
+]
 
 
 class SlowEmbedder(FakeEmbedder):

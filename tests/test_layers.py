@@ -59,6 +59,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "insight_search.live",
         "insight_search.schemas",
         "insight_search.funding_schemas",
+        "insight_search.indicator_schemas",
+        "insight_search.indicators",
         "insight_search.summarize",
         "insight_search.sentence_ranking",
         "insight_search.mentions",

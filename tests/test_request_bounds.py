@@ -65,6 +65,8 @@ BOUNDS = (
     Bound("max_name_chars", 250, "search", "country", "--country", _text, {"q": QUERY}),
     Bound("max_name_chars", 250, "mentions", "term", "", _text, {}),
     Bound("max_id_chars", 350, "funding", "doc_id", "--doc-id", _text, {}),
+    Bound("max_funding_page", 1100, "indicators", "limit", "--limit", int, {}),
+    Bound("max_id_chars", 350, "indicators", "doc_id", "--doc-id", _text, {}),
 )
 IDS = [f"{b.setting}-{b.operation}-{b.field}" for b in BOUNDS]
 

@@ -83,11 +83,13 @@ class Corpus:
 
 def _merge_duplicate(existing: Document, new: Document) -> Document:
     """The same UN INFO sub-output in several theme files is one document listing all its themes (and all
-    the partners any copy names); the rest is the first copy's."""
+    the partners any copy names), and the indicator records of the first copy that has some (an outcome
+    page and its IATI activity under one id); the rest is the first copy's."""
     return dataclasses.replace(
         existing,
         themes=tuple(dict.fromkeys((*existing.themes, *new.themes))),
         partners=tuple(dict.fromkeys((*existing.partners, *new.partners))),
+        indicators=existing.indicators or new.indicators,
     )
 
 
@@ -293,6 +295,7 @@ def build_index(
                 chunks=writer.chunks,
                 funding_records=writer.funding_records,
                 files=corpus.files,
+                indicator_records=writer.indicator_records,
             )
             version = writer.commit(
                 Manifest(

@@ -42,6 +42,7 @@ class Counts:
     chunks: int = 0
     funding_records: int = 0
     files: int = 0
+    indicator_records: int = 0  # written only when some: a manifest written before it existed reads 0
     extra: Mapping[str, Any] = field(default_factory=_no_extra)
 
     @classmethod
@@ -60,6 +61,7 @@ class Counts:
             "chunks": self.chunks,
             "funding_records": self.funding_records,
             "files": self.files,
+            **({"indicator_records": self.indicator_records} if self.indicator_records else {}),
             **self.extra,
         }
 

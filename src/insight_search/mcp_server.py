@@ -31,7 +31,8 @@ SERVER_NAME = "insight-search"
 INSTRUCTIONS = (
     "Search and summarise UN results reporting (UN Women outcome pages, UN INFO work plans). "
     "Use search to find passages, summarize for a cited overview, timeline for year-by-year progress, "
-    "mentions for every passage naming a term, funding for partner contributions and resources. "
+    "mentions for every passage naming a term, funding for partner contributions and resources, "
+    "indicators for results indicators with baseline, targets and actuals per period. "
     "Cite doc_id and year from the results."
 )
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -288,6 +288,17 @@ class SummarySentence:
     passage_index: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class IndicatorLine:
+    """One indicator's period in a timeline year ("2021: target 1, actual 2"), of a matching document."""
+
+    doc_id: str
+    title: str
+    target: IndicatorValue = None
+    actual: IndicatorValue = None
+    comment: str | None = None
+
+
 @dataclass(frozen=True)
 class TimelineYear:
     """One year of a timeline. ``count``: the matching passages that cover the year (the same rows and
@@ -301,6 +312,7 @@ class TimelineYear:
     sentences: tuple[SummarySentence, ...]
     progress_notes: int = 0
     active: tuple[Chunk, ...] = ()
+    indicators: tuple[IndicatorLine, ...] = ()  # periods of this year of the matching documents' indicators
 
 
 @dataclass(frozen=True)

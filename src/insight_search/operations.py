@@ -1,5 +1,5 @@
-"""The operations every edge offers, named once: search, summarize, timeline, mentions, funding (also chatbot
-tools), facets, document and chunk.
+"""The operations every edge offers, named once: search, summarize, timeline, mentions, funding, indicators
+(also chatbot tools), facets, document and chunk.
 
 Each names its request model (``requests.RequestModels``), its response model (``schemas``) and the
 :class:`~insight_search.service.Service` method that runs it (the same name). The HTTP routes, ``GET /tools``
@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from insight_search.errors import BadInput
 from insight_search.funding_schemas import FundingOut
+from insight_search.indicator_schemas import IndicatorsOut
 from insight_search.requests import RequestModels, parse
 from insight_search.schemas import (
     ChunkOut,
@@ -75,7 +76,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "timeline",
         "Year by year (ascending) for q: number of matching passages, the status stated that year "
-        "(e.g. on track), and a few cited sentences.",
+        "(e.g. on track), a few cited sentences, and the indicator periods of that year (target, actual) "
+        "of the matching documents.",
         TimelineOut,
     ),
     Operation(
@@ -89,6 +91,14 @@ OPERATIONS: tuple[Operation, ...] = (
         "Funding and resource records (USD): partner contributions and required/available/expenditure "
         "figures, with totals per year and kind, and per partner.",
         FundingOut,
+    ),
+    Operation(
+        "indicators",
+        "Results indicators of activities (IATI): title, result, measure, baseline (value, year) and per "
+        "period start, end, target, actual and the progress comment; numbers as numbers, text values as "
+        "text, missing as null. Filters: words of the title (text), country, agency, a year a period "
+        "covers, doc_id.",
+        IndicatorsOut,
     ),
     Operation(
         "facets",

@@ -1,7 +1,8 @@
-"""The JSON form of the value objects an index version stores: documents (with their passages and funding
-records) in ``documents.jsonl`` and chunks in ``chunks.jsonl``. Reading accepts the lines of indexes written
-before the typed fields existed (a single ``theme``, themes/outcome/partners/office in ``metadata``, the old
-section names, no ``year_end``: one year), so an older index still loads."""
+"""The JSON form of the value objects an index version stores: documents (with their passages, funding
+records and indicator records) in ``documents.jsonl`` and chunks in ``chunks.jsonl``. Reading accepts the
+lines of indexes written before the typed fields existed (a single ``theme``, themes/outcome/partners/office
+in ``metadata``, the old section names, no ``year_end``: one year, no ``indicators``: none), so an older
+index still loads."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from dataclasses import asdict
 from typing import Any
 
 from insight_search.chunking import chunk_source
-from insight_search.models import Chunk, Document, FundingRecord, Passage, SourceRef, section_name
+from insight_search.models import (
+    Chunk,
+    Document,
+    FundingRecord,
+    IndicatorPeriod,
+    IndicatorRecord,
+    IndicatorValue,
+    Passage,
+    SourceRef,
+    section_name,
+)
 
 
 def document_to_dict(doc: Document) -> dict[str, Any]:
@@ -81,6 +92,8 @@ def document_from_dict(d: dict[str, Any], shared: Shared | None = None) -> Docum
         office=same(typed["office"]),
         metadata=same.mapping(metadata),
         funding=tuple(funding_from_dict(f, same, doc_id) for f in d.get("funding") or ()),
+        # absent in indexes written before indicator records existed: none
+        indicators=tuple(indicator_from_dict(i, same, doc_id) for i in d.get("indicators") or ()),
     )
 
 
@@ -115,6 +128,41 @@ def funding_from_dict(
     d["source"] = same.source(d["source"])
     d["agencies"] = same(tuple(d.get("agencies") or ()))
     return FundingRecord(**d)
+
+
+def _value(v: Any) -> IndicatorValue:
+    """An indicator value as stored: a JSON number (an int too) is a float, text stays text, null missing."""
+    if v is None or isinstance(v, str):
+        return v
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+
+
+def indicator_from_dict(
+    d: dict[str, Any], shared: Shared | None = None, doc_id: str | None = None
+) -> IndicatorRecord:
+    same = shared or Shared()
+    return IndicatorRecord(
+        doc_id=doc_id if doc_id is not None and doc_id == d["doc_id"] else d["doc_id"],
+        source=same.source(d["source"]),
+        title=d["title"],
+        result=d.get("result"),
+        measure=same(d.get("measure")),
+        baseline=_value(d.get("baseline")),
+        baseline_year=d.get("baseline_year"),
+        baseline_comment=d.get("baseline_comment"),
+        periods=tuple(
+            IndicatorPeriod(
+                same(p.get("start")),
+                same(p.get("end")),
+                _value(p.get("target")),
+                _value(p.get("actual")),
+                p.get("comment"),
+            )
+            for p in d.get("periods") or ()
+        ),
+        country=same(d.get("country")),
+        agencies=same(tuple(d.get("agencies") or ())),
+    )
 
 
 _CHUNK_FIELDS = (

@@ -70,6 +70,7 @@ class RequestModels:
     timeline: type[BaseModel]
     mentions: type[BaseModel]
     funding: type[BaseModel]
+    indicators: type[BaseModel]
     facets: type[BaseModel]
     document: type[BaseModel]
     chunk: type[BaseModel]
@@ -211,6 +212,27 @@ def _models(bounds_items: tuple[tuple[str, int], ...]) -> RequestModels:
         cursor: Cursor = None
         limit: int = Field(100, ge=1, le=b["max_funding_page"], description="Records per page")
 
+    class IndicatorsRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+
+        text: str | None = Field(
+            None,
+            max_length=b["max_query_chars"],
+            description="Words of the indicator's title (each starts a word of it; case and accents ignored)",
+            examples=["legal frameworks DRR gender"],
+        )
+        year: int | None = Field(
+            None, ge=YEAR_MIN, le=YEAR_MAX, description="Only indicators with a period covering this year",
+            examples=[2021],
+        )
+        country: str | None = name(FILTER_HELP["country"], "Albania")
+        agency: str | None = name(FILTER_HELP["agency"], "UN Women")
+        doc_id: str | None = Field(
+            None, max_length=b["max_id_chars"], description="Only this activity (its document id)"
+        )
+        cursor: Cursor = None
+        limit: int = Field(100, ge=1, le=b["max_funding_page"], description="Indicators per page")
+
     class FacetsRequest(FilterFields):
         q: str | None = Field(
             None,
@@ -234,6 +256,7 @@ def _models(bounds_items: tuple[tuple[str, int], ...]) -> RequestModels:
         timeline=TimelineRequest,
         mentions=MentionsRequest,
         funding=FundingRequest,
+        indicators=IndicatorsRequest,
         facets=FacetsRequest,
         document=DocumentRequest,
         chunk=ChunkRequest,

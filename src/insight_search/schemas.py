@@ -8,11 +8,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from insight_search.facets import YEAR_COUNTING
+from insight_search.indicators import period_text
 from insight_search.models import (
     Chunk,
     Document,
     Facets,
     Hit,
+    IndicatorLine,
     MentionsResult,
     SearchResult,
     SourceRef,
@@ -227,6 +229,22 @@ class ActivePassageOut(BaseModel):
         return cls(source=SourceOut.of(c.source), **{f: getattr(c, f) for f in fields})
 
 
+class IndicatorLineOut(BaseModel):
+    """One indicator's period in a timeline year, of a matching document (see ``GET /indicators``)."""
+
+    doc_id: str
+    title: str
+    target: float | str | None = None
+    actual: float | str | None = None
+    comment: str | None = None
+    line: str = Field(description='The period as a person writes it: "target 1, actual 2"')
+
+    @classmethod
+    def of(cls, i: IndicatorLine) -> IndicatorLineOut:
+        fields = ("doc_id", "title", "target", "actual", "comment")
+        return cls(line=period_text(i.target, i.actual), **{f: getattr(i, f) for f in fields})
+
+
 class TimelineYearOut(BaseModel):
     year: int
     count: int = Field(description="Matching passages covering the year (the year facet's count)")
@@ -234,6 +252,7 @@ class TimelineYearOut(BaseModel):
     status: str | None = None
     sentences: list[SentenceOut]
     active: list[ActivePassageOut] = Field(default_factory=list, description="Other matches covering it")
+    indicators: list[IndicatorLineOut] = Field(default_factory=list, description="Its indicator periods")
 
 
 class TimelineOut(BaseModel):
@@ -252,6 +271,7 @@ class TimelineOut(BaseModel):
                     status=y.status,
                     sentences=[SentenceOut.of(s) for s in y.sentences],
                     active=[ActivePassageOut.of(c) for c in y.active],
+                    indicators=[IndicatorLineOut.of(i) for i in y.indicators],
                 )
                 for y in t.years
             ],

@@ -9,21 +9,24 @@ owns the caches that outlive a reload (query and sentence vectors, sentence spli
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from insight_search import funding as funding_records
+from insight_search import indicators as indicator_records
 from insight_search import mentions as mention_scan
 from insight_search import summarize as summaries
 from insight_search.config import Settings
 from insight_search.cursor import cursor_secret, decode_cursor, encode_cursor, request_key
 from insight_search.errors import InsightSearchError, InvalidRequest, NotFound
 from insight_search.funding_schemas import FundingOut
-from insight_search.models import Query, Timeline
+from insight_search.indicator_schemas import IndicatorsOut
+from insight_search.models import Query, Timeline, TimelineYear
 from insight_search.paths import display_path
 from insight_search.requests import RequestModels, parse, request_models
 from insight_search.schemas import (
@@ -195,13 +198,29 @@ class Service:
             first_year=filters.year if filters.year is not None else filters.year_from,
             last_year=filters.year if filters.year is not None else filters.year_to,
         )
-        return Timeline(query=req.q, years=timeline.years)
+        return Timeline(query=req.q, years=self._with_indicators(searcher, rows, timeline.years))
+
+    @staticmethod
+    def _with_indicators(
+        searcher: Searcher, rows: Sequence[int], years: tuple[TimelineYear, ...]
+    ) -> tuple[TimelineYear, ...]:
+        """``years`` (TimelineYear) each with the lines of its indicator periods: of the indicators of the
+        documents whose passages matched (``rows``, best first), placed at the period's year
+        (``indicators.timeline_lines``). Only years the timeline has get lines."""
+        if not years or not searcher.data.indicators:
+            return years
+        documents = searcher.data.documents
+        doc_ids = dict.fromkeys(searcher.chunks[i].doc_id for i in rows)
+        records = (r for d in doc_ids if d in documents for r in documents[d].indicators)
+        lines = indicator_records.timeline_lines(records, (y.year for y in years))
+        return tuple(dataclasses.replace(y, indicators=lines.get(y.year, ())) for y in years)
 
     def timeline(self, req: Any) -> TimelineOut:
         return self._shown(TimelineOut.of(self._timeline(req)))
 
     def timeline_markdown(self, req: Any) -> str:
-        return summaries.timeline_markdown(self._timeline(req))
+        timeline = self._timeline(req)
+        return summaries.timeline_markdown(timeline) + indicator_records.timeline_markdown(timeline.years)
 
     def mentions(self, req: Any) -> MentionsOut:
         searcher = self.index.searcher
@@ -231,6 +250,22 @@ class Service:
         return self._shown(
             FundingOut.of(result, slice(offset, end), next_cursor=self._next(key, version, nxt))
         )
+
+    def indicators(self, req: Any) -> IndicatorsOut:
+        """Indicator records that pass the filters (``indicators.indicators``), paged like funding."""
+        searcher = self.index.searcher
+        version = version_of(searcher)
+        fields = ("text", "year", "country", "agency", "doc_id")
+        key = request_key("indicators", *(getattr(req, f) for f in fields), req.limit)
+        offset = self._offset(key, version, req.cursor)
+        found = indicator_records.indicators(searcher.data.indicators, **{f: getattr(req, f) for f in fields})
+        end = offset + req.limit
+        shown = found[offset:end]
+        documents = searcher.data.documents
+        titles = {r.doc_id: documents[r.doc_id].title for r in shown if r.doc_id in documents}
+        nxt = end if end < len(found) else None
+        out = IndicatorsOut.of(found, slice(offset, end), self._next(key, version, nxt), titles)
+        return self._shown(out)
 
     def facets(self, req: Any) -> FacetsOut:
         """Counts over the passages matching a query (``searcher.matching``, the rows a timeline and a

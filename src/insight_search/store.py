@@ -11,6 +11,7 @@ crash at any moment leaves the previous version whole; leftovers are removed by 
 * ``chunks.jsonl``: one chunk per line (document metadata lives with the document)
 * ``documents.jsonl``: documents with their passages and metadata
 * ``funding.jsonl``: funding and resource records
+  (indicator records live only with their documents, in ``documents.jsonl``)
 
 The manifest records a checksum of every other file of its version (``checksums``: relative path ->
 ``crc32:<hex>``); :func:`load` verifies them before it reads anything, so a same-size damage (a flipped
@@ -32,7 +33,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from insight_search.dense import DenseIndex
 from insight_search.errors import IndexBusy, IndexCorrupt, IndexNotFound, ModelMismatch
 from insight_search.lexical import LexicalIndex
 from insight_search.manifest import Manifest
-from insight_search.models import Chunk, Document, FundingRecord
+from insight_search.models import Chunk, Document, FundingRecord, IndicatorRecord
 from insight_search.records import (
     Shared,
     chunk_from_dict,
@@ -74,6 +75,7 @@ class IndexData:
     dense: DenseIndex
     lexical: LexicalIndex
     path: Path | None = None
+    indicators: list[IndicatorRecord] = field(default_factory=list)  # the documents' own, in their order
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -260,13 +262,16 @@ def load(
         del same
         # funding.jsonl holds the documents' records again (for readers of the files); share theirs
         funding = [f for doc in documents.values() for f in doc.funding]
+        indicators = [i for doc in documents.values() for i in doc.indicators]
         dense = DenseIndex.load(version, manifest.dimension)
         lexical = LexicalIndex.load(version / "lexical")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"cannot read the index in {version}: {exc}") from exc
     if dense.size != len(chunks):
         raise IndexCorrupt(f"{version}: {dense.size} vectors for {len(chunks)} chunks")
-    return IndexData(manifest, chunks, documents, funding, dense, lexical, path=version)
+    return IndexData(
+        manifest, chunks, documents, funding, dense, lexical, path=version, indicators=indicators
+    )
 
 
 def versions(index_dir: Path) -> list[Path]:

@@ -45,6 +45,7 @@ class VersionWriter:
         self.index_dir, self.dimension, self.flat_max, self.merge = index_dir, dimension, flat_max, merge
         self.name, self.tmp = new_version(index_dir)
         self.documents = self.passages = self.funding_records = self.chunks = 0
+        self.indicator_records = 0
         self._staging = sqlite3.connect(self.tmp / ".documents.sqlite", isolation_level=None)
         self._staging.execute("PRAGMA journal_mode=OFF")
         self._staging.execute("PRAGMA synchronous=OFF")
@@ -58,7 +59,9 @@ class VersionWriter:
         """Stage ``doc``; False when its id was seen before (merged, no new chunks)."""
         row = self._staging.execute("SELECT body FROM docs WHERE doc_id = ?", (doc.doc_id,)).fetchone()
         if row is not None:
-            merged = self.merge(document_from_dict(json.loads(row[0])), doc)
+            staged = document_from_dict(json.loads(row[0]))
+            merged = self.merge(staged, doc)
+            self.indicator_records += len(merged.indicators) - len(staged.indicators)
             body = json.dumps(document_to_dict(merged), ensure_ascii=False)
             self._staging.execute("UPDATE docs SET body = ? WHERE doc_id = ?", (body, doc.doc_id))
             return False
@@ -67,6 +70,7 @@ class VersionWriter:
         self.documents += 1
         self.passages += len(doc.passages)
         self.funding_records += len(doc.funding)
+        self.indicator_records += len(doc.indicators)
         return True
 
     def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray, lexical_texts: Sequence[str]) -> None:

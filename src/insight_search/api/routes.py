@@ -123,9 +123,9 @@ def build_router(models: RequestModels) -> APIRouter:
 
     @router.get("/tools", response_model=list[ToolOut], tags=["tools"])
     def tool_definitions() -> list[ToolOut]:
-        """The chatbot tools (search, summarize, timeline, mentions, funding) as OpenAI-style function
-        definitions; each takes the parameters of its route and returns its JSON. Also served over MCP at
-        /mcp."""
+        """The chatbot tools (search, summarize, timeline, mentions, funding, indicators) as OpenAI-style
+        function definitions; each takes the parameters of its route and returns its JSON. Also served over
+        MCP at /mcp."""
         return [ToolOut.model_validate(t) for t in openai_tools(models)]
 
     # The path parameters publish the bounds of their request models (the same Settings.max_id_chars).

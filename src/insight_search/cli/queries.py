@@ -1,4 +1,4 @@
-"""The query commands: search, summarize, timeline, mentions, funding."""
+"""The query commands: search, summarize, timeline, mentions, funding, indicators."""
 
 from __future__ import annotations
 
@@ -27,7 +27,10 @@ from insight_search.errors import InsightSearchError
 from insight_search.requests import parse, request_models
 
 if TYPE_CHECKING:
+    from insight_search.indicator_schemas import IndicatorOut
     from insight_search.schemas import SentenceOut, SourceOut
+
+COMMENT_CHARS = 160  # a period's comment is cut to this in the text output (--json has it whole)
 
 
 @app.command(cls=Command)
@@ -184,6 +187,10 @@ def timeline(
                 f"e.g. {y.active[0].title}[/]",
                 highlight=False,
             )
+        for i in y.indicators:
+            comment = f" — {_cut(i.comment)}" if i.comment else ""
+            out.print(f"   indicator: {i.title}: {i.line}{comment}", highlight=False, markup=False)
+            out.print(f"   [dim]{i.doc_id}[/]", highlight=False)
 
 
 @app.command(cls=Command)
@@ -257,3 +264,78 @@ def funding(
     out.print(table)
     for y, kinds in payload.totals.by_year.items():
         out.print(f"{y}: " + ", ".join(f"{k} {v:,.0f}" for k, v in kinds.items()), highlight=False)
+
+
+@app.command(cls=Command)
+def indicators(
+    text: Annotated[
+        str | None, typer.Argument(help="Words of the indicator's title", show_default=False)
+    ] = None,
+    country: Annotated[str | None, typer.Option("--country", help=FILTER_HELP["country"])] = None,
+    agency: Annotated[str | None, typer.Option("--agency", help=FILTER_HELP["agency"])] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="Only indicators with a period covering this year")
+    ] = None,
+    doc_id: Annotated[str | None, typer.Option("--doc-id", help="Only this activity")] = None,
+    cursor: CursorOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Indicators per page (default 100)")] = None,
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Results indicators (IATI activities): baseline, and per period target, actual and progress comment."""
+    values = {
+        "text": text,
+        "country": country,
+        "agency": agency,
+        "year": year,
+        "doc_id": doc_id,
+        "cursor": cursor,
+        "limit": limit,
+    }
+    payload = run_operation("indicators", index_dir, values)
+    if as_json:
+        print_json(payload.model_dump())
+        return
+    if payload.total == 0:
+        given = {"--country": country, "--agency": agency, "--year": year, "--doc-id": doc_id}
+        hint = " ".join(f"{k} {v}" for k, v in given.items() if v is not None)
+        what = f" “{text}”" if text else ""
+        out.print(
+            f"No indicator{what}" + (f" with {hint}; try fewer or wider filters." if hint else "."),
+            highlight=False,
+            markup=False,
+        )
+        return
+    out.print(f"[bold]{payload.total}[/] indicator{'s' if payload.total != 1 else ''}", highlight=False)
+    for r in payload.indicators:
+        _print_indicator(r)
+    if payload.next_cursor:
+        out.print(f"\n[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= COMMENT_CHARS else text[: COMMENT_CHARS - 1].rstrip() + "…"
+
+
+def _print_indicator(r: IndicatorOut) -> None:
+    """One block: activity, result, title, measure, baseline, then a line per period."""
+    from insight_search.indicators import period_text, value_text
+
+    activity = f"{r.activity} ({r.doc_id})" if r.activity else r.doc_id
+    out.print(f"\n[bold]{r.title}[/]", highlight=False)
+    lines = [f"activity: {activity}"]
+    if r.result:
+        lines.append(f"result: {r.result}")
+    if r.measure:
+        lines.append(f"measure: {r.measure}")
+    if r.baseline is not None or r.baseline_year is not None:
+        year = f" ({r.baseline_year})" if r.baseline_year is not None else ""
+        note = f" — {_cut(r.baseline_comment)}" if r.baseline_comment else ""
+        lines.append(f"baseline: {value_text(r.baseline)}{year}{note}")
+    for p in r.periods:
+        when = str(p.year) if p.year is not None else "undated"
+        note = f" — {_cut(p.comment)}" if p.comment else ""
+        lines.append(f"{when}: {period_text(p.target, p.actual)}{note}")
+    for line in lines:
+        out.print(f"   {line}", highlight=False, markup=False)

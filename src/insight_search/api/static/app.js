@@ -453,6 +453,20 @@ async function loadTimeline() {
       });
       li.append(also);
     }
+    // The indicator periods of the year (target, actual) of the documents whose passages matched.
+    if (y.indicators && y.indicators.length) {
+      const box = el("div", null, "indicators");
+      box.append(el("p", "Indicators in " + y.year + ":", "meta"));
+      const ul = el("ul");
+      for (const i of y.indicators) {
+        const item = el("li", i.title + ": " + i.line);
+        item.title = i.doc_id;
+        if (i.comment) item.append(el("span", " — " + i.comment, "meta"));
+        ul.append(item);
+      }
+      box.append(ul);
+      li.append(box);
+    }
     list.append(li);
   }
   if (!out.years.length) showEmpty("timeline-empty", "No timeline: no matching passage has a year.");
