@@ -196,7 +196,7 @@ def test_outcome_page_sniffed_beyond_the_head(tmp_path: Path) -> None:
 def test_every_reader_states_its_kind(tmp_path: Path) -> None:
     """Each reader module has KIND, EXTENSIONS, sniff and read; plain text is asked last."""
     assert READERS[-1] is plain
-    assert {".xlsx", ".json", ".jsonl", ".md", ".markdown", ".txt"} == registry.SUPPORTED_EXTENSIONS
+    assert {".xlsx", ".json", ".jsonl", ".md", ".markdown", ".txt", ".xml"} == registry.SUPPORTED_EXTENSIONS
     note = tmp_path / "note.txt"
     note.write_text("Outcome summary\nJust a note.")
     head = note.read_bytes()
@@ -211,6 +211,7 @@ def test_every_reader_states_its_kind(tmp_path: Path) -> None:
         "jsonl",
         "markdown",
         "unwomen-page",
+        "iati",
         "text",
     }
 

@@ -19,14 +19,14 @@ from pathlib import Path
 
 from insight_search.errors import InsightSearchError, UnreadableFile
 from insight_search.models import Document
-from insight_search.sources import jsonl, markdown, plain, uninfo_json, uninfo_xlsx, unwomen_page
+from insight_search.sources import iati, jsonl, markdown, plain, uninfo_json, uninfo_xlsx, unwomen_page
 from insight_search.sources.common import Reader, Warn, default_warn, extension, read_head
 
 logger = logging.getLogger(__name__)
 
 # Asked in this order: a reader that claims files another also could (an outcome page is a .txt) comes first;
 # plain text is the last resort for .txt.
-READERS: tuple[Reader, ...] = (uninfo_xlsx, uninfo_json, jsonl, markdown, unwomen_page, plain)
+READERS: tuple[Reader, ...] = (uninfo_xlsx, uninfo_json, jsonl, markdown, unwomen_page, iati, plain)
 SUPPORTED_EXTENSIONS = frozenset().union(*(reader.EXTENSIONS for reader in READERS))
 # Metadata written beside a document (``page.txt.meta.json``) is read by that document's reader.
 SIDECAR_SUFFIX = ".meta.json"
