@@ -331,3 +331,30 @@ def test_activities_are_cleared_as_they_stream(tmp_path: Path, monkeypatch: pyte
         held.append(len(roots[0]))
         assert doc.passages
     assert len(held) == 500 and max(held) < 50 and held[-1] == 0
+
+
+
+@pytest.mark.slow
+def test_all_four_files_index_and_a_progress_note_is_found_by_its_year(tmp_path: Path) -> None:
+    """The four shared files build one index; a UNDP period's progress narrative comes back for a search
+    with its year, from its activity, as a progress note of that year; the activity's money is filtered by
+    the agency's acronym and the country name."""
+    from insight_search.config import Settings
+    from insight_search.indexer import build_index
+    from insight_search.search import open_searcher
+
+    from .conftest import FakeEmbedder, service_for
+
+    folder = need_shared("data", "iati")
+    settings = Settings(index_dir=tmp_path / "index")
+    embedder = FakeEmbedder()
+    build_index([folder], settings, embedder)
+    service = service_for(open_searcher(settings, embedder))
+    query = "Four NGOs received the first patch of grants to upscale the household biogas units"
+    found = service.run("search", {"q": query, "year": 2019, "section": "progress_note"})
+    top = found.results[0]
+    assert top.doc_id == "XM-DAC-41114-OUTPUT-00054347" and top.source.kind == "iati"
+    assert top.section == "progress_note" and top.year == 2019
+    money = service.run("funding", {"agency": "UNDP", "country": "Egypt", "year": 2019, "limit": 1000})
+    assert money.records and {r.currency for r in money.records} == {"USD"}
+    assert "XM-DAC-41114-OUTPUT-00054347" in {r.doc_id for r in money.records}
