@@ -174,6 +174,10 @@ def test_multi_publisher_file_reads_whole() -> None:
         "XM-DAC-41130": 1,
     }
     assert {"FAO", "UNIDO", "UNICEF", "UN Women"} <= {a for d in docs for a in d.agencies}
+    # a UN agency that funds another's activity is its partner, not one of its agencies
+    unicef, _ = read_shared("unicef-activities.xml")
+    assert {d.agencies for d in unicef} == {("UNICEF",)}
+    assert any("FAO - Italy" in d.partners for d in unicef)
     # d-portal's dstore: attributes are not read into the documents
     assert not any("dstore" in json.dumps(dict(d.metadata)) for d in docs)
 
@@ -266,8 +270,8 @@ def test_truncated_file_keeps_what_was_read(tmp_path: Path) -> None:
     docs = list(read_file(write(tmp_path, cut), warn=problems.append))
     assert [d.doc_id for d in docs] == ["XM-1", "XM-2"]
     [problem] = problems
-    assert "XML breaks at line" in problem.reason and "activity 3 (after XM-2)" in problem.reason
-    assert "2 activities before it read" in problem.reason
+    assert "XML breaks at line" in problem.reason and "after activity 2 (XM-2)" in problem.reason
+    assert "2 activities read, the rest of the file lost" in problem.reason
 
 
 def test_truncated_before_any_activity_is_refused(tmp_path: Path) -> None:
@@ -299,6 +303,16 @@ def test_malformed_activity_named_and_skipped(tmp_path: Path) -> None:
     assert reasons == [
         "activity 2: no iati-identifier; skipped",
         "activity 3 (XM-1): repeats an earlier activity's identifier; skipped",
+    ]
+
+
+def test_file_of_bad_activities_only_is_refused(tmp_path: Path) -> None:
+    problems: list[UnreadableFile] = []
+    text = HEAD + activity("") + activity("") + "</iati-activities>"
+    with pytest.raises(UnreadableFile, match="none of its 2 activities could be read"):
+        list(read_file(write(tmp_path, text), warn=problems.append))
+    assert [p.reason for p in problems] == ["activity 1: no iati-identifier; skipped"] + [
+        "activity 2: no iati-identifier; skipped"
     ]
 
 

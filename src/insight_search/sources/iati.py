@@ -8,7 +8,7 @@ see sources/unwomen_page.py). A document holds:
   narrative (``description``), and the results, indicators and progress notes of sources/iati_results.py.
   Each passage's label ends with its language in brackets ("Description [es]"); the document's languages
   are ``metadata["languages"]`` (``xml:lang``, lower case, the activity's own as the default);
-* typed fields: the reporting organisation (and any UN agency taking part) as ``agencies``, with the
+* typed fields: the reporting organisation (and any UN agency implementing it) as ``agencies``, with the
   agency's acronym ("UNDP") beside the name the file gives; the other participating organisations as
   ``partners``; the first recipient country (ISO code -> name) and region; the year span from the actual
   start (else planned) to the actual end (else planned); the title as ``outcome``;
@@ -140,12 +140,12 @@ def read_iati(path: Path, warn: Warn | None = None) -> Iterator[Document]:
             raise UnreadableFile(path, f"not XML: {exc}") from exc
         if read_count == 0:
             raise UnreadableFile(path, f"broken XML at line {line}, column {column}: {exc}") from exc
-        after = f" (after {last_id})" if last_id else ""
+        last = f" ({last_id})" if last_id else ""
         report(
             UnreadableFile(
                 path,
-                f"XML breaks at line {line}, column {column} in activity {position + 1}{after}: "
-                f"{read_count} activities before it read, the rest of the file lost",
+                f"XML breaks at line {line}, column {column}, after activity {position}{last}: "
+                f"{read_count} activities read, the rest of the file lost",
             )
         )
         return
@@ -153,8 +153,10 @@ def read_iati(path: Path, warn: Warn | None = None) -> Iterator[Document]:
         raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from exc
     if top is None:
         raise UnreadableFile(path, "empty file")
-    if read_count == 0 and position == 0:
+    if position == 0:
         raise UnreadableFile(path, "IATI file without any iati-activity")
+    if read_count == 0:
+        raise UnreadableFile(path, f"none of its {position} activities could be read (each named above)")
 
 
 def activity_document(activity: Element, path: Path, position: int, file_lang: str | None = None) -> Document:
@@ -268,7 +270,8 @@ def _organisations(
     activity: Element, reporting: Element | None, reporting_ref: str | None, lang: str | None
 ) -> tuple[tuple[str, ...], tuple[str, ...], list[dict[str, Any]]]:
     """(agencies, partners, participating organisations as metadata). Agencies: the reporting organisation
-    and any UN agency taking part, each with its acronym; partners: every other participating organisation."""
+    and any UN agency accountable for it, extending or implementing it, each with its acronym; partners:
+    every other participating organisation (funders included)."""
     agencies = [text_of(reporting, lang), AGENCY_ACRONYM.get(reporting_ref or "")]
     agency_refs = {reporting_ref} if reporting_ref else set()
     partners: list[str | None] = []
@@ -279,9 +282,9 @@ def _organisations(
         if name or ref:
             fields = (("name", name), ("ref", ref), ("role", role), ("type", kind))
             orgs.append({k: v for k, v in fields if v})
-        if ref in agency_refs:
-            continue
-        if ref in AGENCY_ACRONYM:
+        if ref in agency_refs or (name and name.casefold() in {a.casefold() for a in agencies if a}):
+            continue  # the reporting organisation again (some files give it another's ref)
+        if ref in AGENCY_ACRONYM and role != "funding":  # a UN agency that funds it is a partner
             agency_refs.add(ref)
             agencies += [name, AGENCY_ACRONYM[ref]]
         else:
