@@ -118,7 +118,7 @@ def read_iati(path: Path, warn: Warn | None = None) -> Iterator[Document]:
                 position += 1
                 try:
                     doc = activity_document(element, path, position, file_lang)
-                except (MalformedActivity, ValueError, TypeError, AttributeError, KeyError) as exc:
+                except MalformedActivity as exc:
                     report(UnreadableFile(path, f"activity {position}: {exc}; skipped"))
                     doc = None
                 element.clear()
@@ -127,8 +127,8 @@ def read_iati(path: Path, warn: Warn | None = None) -> Iterator[Document]:
                 if doc is None:
                     continue
                 if doc.doc_id in seen:
-                    report(UnreadableFile(path, f"activity {position} ({doc.doc_id}): repeats an earlier "
-                                                "activity's identifier; skipped"))
+                    reason = f"activity {position} ({doc.doc_id}): repeats an earlier activity's identifier"
+                    report(UnreadableFile(path, f"{reason}; skipped"))
                     continue
                 seen.add(doc.doc_id)
                 last_id = doc.doc_id
@@ -151,8 +151,6 @@ def read_iati(path: Path, warn: Warn | None = None) -> Iterator[Document]:
         return
     except OSError as exc:
         raise UnreadableFile(path, f"cannot read file: {exc.strerror or exc}") from exc
-    if top is None:
-        raise UnreadableFile(path, "empty file")
     if position == 0:
         raise UnreadableFile(path, "IATI file without any iati-activity")
     if read_count == 0:
