@@ -196,9 +196,19 @@ def test_outcome_page_sniffed_beyond_the_head(tmp_path: Path) -> None:
 def test_every_reader_states_its_kind(tmp_path: Path) -> None:
     """Each reader module has KIND, EXTENSIONS, sniff and read; plain text is asked last."""
     assert READERS[-1] is plain
-    assert {".xlsx", ".json", ".jsonl", ".md", ".markdown", ".txt", ".docx", ".html", ".htm", ".pdf"} == (
-        registry.SUPPORTED_EXTENSIONS
-    )
+    assert {
+        ".xlsx",
+        ".json",
+        ".jsonl",
+        ".md",
+        ".markdown",
+        ".txt",
+        ".docx",
+        ".html",
+        ".htm",
+        ".pdf",
+        ".xml",
+    } == (registry.SUPPORTED_EXTENSIONS)
     note = tmp_path / "note.txt"
     note.write_text("Outcome summary\nJust a note.")
     head = note.read_bytes()
@@ -215,6 +225,7 @@ def test_every_reader_states_its_kind(tmp_path: Path) -> None:
         "docx",
         "html",
         "unwomen-page",
+        "iati",
         "text",
         "pdf",
     }

@@ -22,6 +22,7 @@ from insight_search.models import Document
 from insight_search.sources import (
     docx,
     html,
+    iati,
     jsonl,
     markdown,
     pdf,
@@ -45,6 +46,7 @@ READERS: tuple[Reader, ...] = (
     docx,
     html,
     unwomen_page,
+    iati,
     plain,
 )
 SUPPORTED_EXTENSIONS = frozenset().union(*(reader.EXTENSIONS for reader in READERS))

@@ -17,7 +17,8 @@ otherwise the year is inferred from the neighbouring notes (notes are in year or
 becomes one passage per record, composed from its fields (``Passage.composed``). Country, office,
 region and themes come from a sidecar ``<file>.meta.json`` when present ({"country": ..., "office": ...,
 "region": ..., "themes": [...], any other metadata}); else the country comes from the text when it clearly
-names one. The document's outcome is the outcome statement, its partners the funding partners.
+names one. The document's outcome is the outcome statement, its partners the funding partners. A sidecar's
+``iati_identifier`` stays in ``metadata``, the key the IATI activity of that id has (sources/iati.py).
 
 A ``.txt`` file is this kind when it has an "Outcome summary" line near the top (in the head that ``sniff``
 is given) and a progress-note part (:func:`looks_like_outcome_page`).
