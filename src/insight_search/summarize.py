@@ -35,6 +35,7 @@ from insight_search.models import (
 from insight_search.sentence_ranking import select_sentences
 from insight_search.sentence_store import MIN_SENTENCE_WORDS as MIN_SENTENCE_WORDS
 from insight_search.sentence_store import SentenceLookup, quotable_spans
+
 DEFAULT_EVIDENCE = 20  # best-ranked matching passages a summary draws from
 
 
