@@ -177,8 +177,9 @@ def sumy_systems() -> dict[str, Selector]:
     }
 
 
-def all_systems() -> dict[str, Selector]:
-    return {"Lead-3": lead3, "Lead-N": lead_n, **sumy_systems(), "insight-search (ours)": ours}
+def all_systems(with_sumy: bool = True) -> dict[str, Selector]:
+    sumy = sumy_systems() if with_sumy else {}
+    return {"Lead-3": lead3, "Lead-N": lead_n, **sumy, "insight-search (ours)": ours}
 
 
 def vector_systems(articles: Sequence[Article], folder: Path) -> dict[str, Selector]:
@@ -295,9 +296,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     articles, split_seconds = load_articles(args.data, args.subset, args.limit)
-    systems = all_systems()
-    if args.systems:
-        wanted = {s.strip().lower() for s in args.systems.split(",")}
+    wanted = {s.strip().lower() for s in args.systems.split(",")} if args.systems else set()
+    systems = all_systems(not wanted or bool(wanted & {"lexrank", "textrank", "lsa", "luhn"}))
+    if wanted:
         systems = {k: v for k, v in systems.items() if k.lower() in wanted or k.split()[0].lower() in wanted}
     if args.vectors:
         import tempfile

@@ -174,7 +174,7 @@ class Service:
     def summarize(self, req: Any) -> SummaryOut:
         searcher = self.index.searcher
         vector = searcher.embedder.embed_batch([req.q.strip()])[0]  # the search's and the summary's
-        rows = searcher.matching(Query(req.q, filters=req.filters()), vector)
+        rows = searcher.matching_candidates(Query(req.q, filters=req.filters()), vector).ids.tolist()
         # Composed passages (funding-table sentences, partner lists) are never quoted: they do not take
         # evidence places from passages that can be.
         quotable = (i for i in rows if not searcher.chunks[i].composed)
@@ -197,7 +197,7 @@ class Service:
         searcher = self.index.searcher
         filters = req.filters()
         vector = searcher.embedder.embed_batch([req.q.strip()])[0]  # the search's and the timeline's
-        rows = searcher.matching(Query(req.q, filters=filters), vector)
+        rows = searcher.matching_candidates(Query(req.q, filters=filters), vector).ids.tolist()
         matches = [searcher.chunks[i] for i in rows]
         timeline = summaries.timeline(
             req.q.strip(),
