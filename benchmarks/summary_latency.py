@@ -54,7 +54,7 @@ def build(src: Path, index_dir: Path) -> dict:
 
 def one_client(base: str, route: str, qs: list[str]) -> dict:
     latencies, errors = [], 0
-    with httpx.Client(base_url=base, timeout=120) as http:
+    with httpx.Client(base_url=base, timeout=600) as http:
         for q in qs:
             t = time.perf_counter()
             r = http.get(route, params={"q": q, "k": 10} if route == "/search" else {"q": q})
@@ -71,7 +71,7 @@ async def many_clients(base: str, clients: int, seconds: float, qs: list[str]) -
 
     async def loop() -> None:
         nonlocal errors
-        async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        async with httpx.AsyncClient(base_url=base, timeout=600) as http:
             while time.monotonic() < stop:
                 q = next(pool, None)
                 if q is None:
@@ -114,7 +114,7 @@ def measure(name: str, src: Path, index_dir: Path, args: argparse.Namespace, por
     try:
         ready = wait_ready(base, 600)
         for route in ROUTES:  # warm-up: first-use costs (model, lazy tables) are not what is measured
-            httpx.get(base + route, params={"q": "warm up: women's economic empowerment"}, timeout=120)
+            httpx.get(base + route, params={"q": "warm up: women's economic empowerment"}, timeout=600)
         rows = [one_client(base, route, per_route[route]) for route in ROUTES]
         throughput = asyncio.run(many_clients(base, 8, args.seconds, rest))
     finally:
