@@ -1,6 +1,6 @@
 """Generic (no query) summary quality on BBC News Summary: ours against Lead-3, Lead-N and sumy baselines.
 
-    python benchmarks/bbc_summary.py [--limit N] [--subset all|odd|even] [--out PATH.json]
+    python benchmarks/bbc_summary.py [--limit N] [--subset all|odd|even] [--out PATH.json] [--vectors]
 
 Reads ``articles.zip`` and ``summaries.zip`` from ``../shared/bench/bbc-news-summary`` without extracting them
 and pairs article and reference summary by ``<category>/<NNN>.txt``. The first line of an article is its
@@ -18,6 +18,12 @@ Every system's summary is its chosen sentences in article order, joined by space
 ``rouge-score`` (ROUGE-1/2/L F1, ``use_stemmer=True``) against the reference text as it is. Times are the
 per-article milliseconds of each system's own work (for sumy: building its document objects, tokenising,
 stemming, ranking); the shared sentence split is timed once and reported on its own line.
+
+``--vectors`` adds ours with sentence embeddings (the bundled model), as a summary of the service uses them
+(for the redundancy of chosen sentences; no query here): once with the vectors as ``embed_batch`` returns
+them (a summary of an index without stored sentences), once with the vectors written at "index time" by
+``sentence_store.SentenceWriter`` (float16) and looked up in the memory-mapped ``SentenceStore``, as a
+summary of a newer index reads them. Every article's sentences are embedded once, before either runs.
 """
 
 from __future__ import annotations
@@ -171,8 +177,44 @@ def sumy_systems() -> dict[str, Selector]:
     }
 
 
-def all_systems() -> dict[str, Selector]:
-    return {"Lead-3": lead3, "Lead-N": lead_n, **sumy_systems(), "insight-search (ours)": ours}
+def all_systems(with_sumy: bool = True) -> dict[str, Selector]:
+    sumy = sumy_systems() if with_sumy else {}
+    return {"Lead-3": lead3, "Lead-N": lead_n, **sumy, "insight-search (ours)": ours}
+
+
+def vector_systems(articles: Sequence[Article], folder: Path) -> dict[str, Selector]:
+    """Ours with sentence vectors: embedded now (float32), and stored then looked up (float16)."""
+    import numpy as np
+
+    from insight_search.embedding import SentenceTransformerEmbedder
+    from insight_search.sentence_store import SentenceStore, SentenceWriter
+
+    embedder = SentenceTransformerEmbedder()
+    writer = SentenceWriter(folder, embedder.dimension)
+    fresh: dict[tuple[str, ...], np.ndarray] = {}
+    row_of: dict[tuple[str, ...], int] = {}
+    for row, article in enumerate(articles):
+        vectors = embedder.embed_batch(list(article.sentences))
+        fresh[article.sentences] = vectors
+        row_of[article.sentences] = row
+        ends = np.cumsum([len(s) + 1 for s in article.sentences])  # offsets in the sentences joined by " "
+        spans = [(int(e - len(s) - 1), int(e - 1)) for s, e in zip(article.sentences, ends, strict=True)]
+        writer.add([spans], vectors)
+    writer.close()
+    stored = SentenceStore.load(folder, embedder.dimension, len(articles))
+    assert stored is not None
+
+    def with_fresh(sentences: Sequence[str], budget: int) -> list[int]:
+        return rank_sentences(sentences, max_sentences=budget, sentence_vectors=fresh[tuple(sentences)])
+
+    def with_stored(sentences: Sequence[str], budget: int) -> list[int]:
+        vectors = stored.sentences(row_of[tuple(sentences)]).vectors
+        return rank_sentences(sentences, max_sentences=budget, sentence_vectors=vectors)
+
+    return {
+        "insight-search (ours, sentence vectors embedded now)": with_fresh,
+        "insight-search (ours, sentence vectors stored, float16)": with_stored,
+    }
 
 
 # --- scoring -------------------------------------------------------------------------------------------
@@ -250,13 +292,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--out", type=Path, default=OUT, help=f"results JSON (default {OUT.relative_to(ROOT)})"
     )
+    parser.add_argument("--vectors", action="store_true", help="add ours with sentence vectors (real model)")
     args = parser.parse_args(argv)
 
     articles, split_seconds = load_articles(args.data, args.subset, args.limit)
-    systems = all_systems()
-    if args.systems:
-        wanted = {s.strip().lower() for s in args.systems.split(",")}
+    wanted = {s.strip().lower() for s in args.systems.split(",")} if args.systems else set()
+    systems = all_systems(not wanted or bool(wanted & {"lexrank", "textrank", "lsa", "luhn"}))
+    if wanted:
         systems = {k: v for k, v in systems.items() if k.lower() in wanted or k.split()[0].lower() in wanted}
+    if args.vectors:
+        import tempfile
+
+        systems.update(vector_systems(articles, Path(tempfile.mkdtemp(prefix="bbc-sentences-"))))
     n = max(1, len(articles))
     report = {
         "dataset": "BBC News Summary",

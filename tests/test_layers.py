@@ -34,6 +34,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "insight_search.records",
         "insight_search.checksums",
         "insight_search.version_writer",
+        "insight_search.sentence_store",
         "insight_search.dense",
         "insight_search.lexical",
         "insight_search.fusion",

@@ -23,11 +23,13 @@ from insight_search.indexer import build_index, collect_corpus, index_is_current
 from insight_search.lexical import LexicalBuilder, LexicalIndex, tokenize
 from insight_search.models import Query
 from insight_search.search import Searcher
+from insight_search.sentence_store import sentence_texts
 
 from .conftest import SEED, FakeEmbedder, need_shared
 
 # Six small Latin America and Caribbean theme exports: 468 sub-outputs, 36 of them in two or more files.
 LAC_FILES = ("crime", "environment", "food", "governance", "poverty", "water")
+SENTENCE_FILES = ("sentences/offsets.i64", "sentences/spans.i32", "sentences/vectors.f16")
 QUERIES = ("gender based violence", "water and sanitation", "food security of rural women", "climate policy")
 VERSION_FILES = {
     "manifest.json",
@@ -36,6 +38,7 @@ VERSION_FILES = {
     "chunks.jsonl",
     "documents.jsonl",
     "funding.jsonl",
+    "sentences",  # each chunk's quotable sentences and their vectors (sentence_store)
 }
 
 
@@ -60,16 +63,17 @@ def test_a_build_in_small_windows_writes_the_same_index_as_one_window(lac: Path,
     whole, whole_embedder = _build(lac, tmp_path / "whole", index_window=1_000_000)
     windowed, windowed_embedder = _build(lac, tmp_path / "windowed", index_window=7)
     assert {p.name for p in windowed.iterdir()} == VERSION_FILES  # no staging or spill file is left
-    for name in ("chunks.jsonl", "documents.jsonl", "funding.jsonl", "vectors.f32"):
+    for name in ("chunks.jsonl", "documents.jsonl", "funding.jsonl", "vectors.f32", *SENTENCE_FILES):
         assert (whole / name).read_bytes() == (windowed / name).read_bytes(), name
     manifest = json.loads((windowed / "manifest.json").read_text())
     assert manifest["counts"] == json.loads((whole / "manifest.json").read_text())["counts"]
     assert manifest["dense_index"] == "flat"
 
-    # Each distinct text was embedded once, in one window or across windows (the cache carries repeats over).
+    # Each distinct text (a chunk's, or a quotable sentence's) was embedded once, in one window or across
+    # windows (the cache carries repeats over).
     corpus = collect_corpus([lac])
     chunks = [c for d in corpus.documents.values() for c in chunk_document(d)]
-    distinct = len({indexed_text(c, False) for c in chunks})
+    distinct = len({indexed_text(c, False) for c in chunks} | set(sentence_texts(chunks)[1]))
     assert whole_embedder.texts_embedded == windowed_embedder.texts_embedded == distinct
 
     # The streamed build holds what the in-memory reading gives: same documents, repeats merged the same way.

@@ -28,6 +28,7 @@ from insight_search.embedding import Embedder, EmbeddingCache, embed_with_cache,
 from insight_search.errors import InsightSearchError, UnreadableFile
 from insight_search.manifest import Counts, Manifest
 from insight_search.models import Chunk, Document
+from insight_search.sentence_store import sentence_texts
 from insight_search.sources.registry import iter_corpus_files, read_file
 from insight_search.version_writer import VersionWriter
 
@@ -59,6 +60,8 @@ class IndexReport:
     version: str | None
     failed_files: int = 0
     repeated: int = 0
+    sentences: int = 0  # quotable sentences stored with their vectors
+    sentences_embedded: int = 0  # distinct sentence texts embedded (not in the cache)
 
 
 @dataclass
@@ -235,6 +238,8 @@ class _Pipeline:
         self.window: list[Chunk] = []
         self.embedded = 0
         self.cached = 0  # chunks whose text the cache held before this build
+        self.sentences = 0  # quotable sentences stored (``sentence_store``)
+        self.sentences_embedded = 0  # of them, texts embedded by this build (the others were cached)
         self.cache_mark = cache.mark()
 
     def add_document(self, doc: Document) -> None:
@@ -264,8 +269,16 @@ class _Pipeline:
             progress=self.progress.on_embedded,
         )
         self.embedded += embedded
+        # The sentences a summary may quote, embedded once here instead of on every summary (through the
+        # same cache: a re-index of unchanged text embeds none again).
+        spans, sentences = sentence_texts(chunks)
+        sentence_vectors, new = embed_with_cache(
+            self.embedder, sentences, self.cache, batch_size=max(self.settings.embed_batch_size * 8, 64)
+        )
+        self.sentences += len(sentences)
+        self.sentences_embedded += new
         lexical = [indexed_text(c, self.settings.title_in_lexical) for c in chunks]
-        self.writer.add_chunks(chunks, vectors, lexical)
+        self.writer.add_chunks(chunks, vectors, lexical, (spans, sentence_vectors))
 
 
 def build_index(
@@ -331,4 +344,6 @@ def build_index(
         problems=tuple(corpus.problems),
         version=version.name,
         failed_files=corpus.failed_files,
+        sentences=pipeline.sentences,
+        sentences_embedded=pipeline.sentences_embedded,
     )

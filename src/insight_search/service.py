@@ -26,7 +26,7 @@ from insight_search.cursor import cursor_secret, decode_cursor, encode_cursor, r
 from insight_search.errors import InsightSearchError, InvalidRequest, NotFound
 from insight_search.funding_schemas import FundingOut
 from insight_search.indicator_schemas import IndicatorsOut
-from insight_search.models import Query, Timeline, TimelineYear
+from insight_search.models import Chunk, Query, Timeline, TimelineYear
 from insight_search.paths import display_path
 from insight_search.requests import RequestModels, parse, request_models
 from insight_search.schemas import (
@@ -46,6 +46,7 @@ from insight_search.schemas import (
 if TYPE_CHECKING:
     from insight_search.embedding import Embedder
     from insight_search.search import Searcher
+    from insight_search.sentence_store import SentenceLookup
 
 IN_MEMORY_VERSION = "in-memory"
 Shown = TypeVar("Shown", bound=BaseModel)
@@ -75,6 +76,12 @@ class IndexHandle(Protocol):
     def start_watching(self, interval_s: float = 2.0) -> None: ...
 
     def stop(self) -> None: ...
+
+
+def _stored_sentences(searcher: Searcher, chunks: list[Chunk], rows: list[int]) -> SentenceLookup | None:
+    """The index's stored sentences of ``chunks`` (at ``rows``); None for an index without them."""
+    store = searcher.data.sentences
+    return None if store is None else store.lookup(chunks, rows)
 
 
 def version_of(searcher: Searcher) -> str:
@@ -169,17 +176,21 @@ class Service:
 
     def summarize(self, req: Any) -> SummaryOut:
         searcher = self.index.searcher
-        rows = searcher.matching(Query(req.q, filters=req.filters()))
+        vector = searcher.embedder.embed_batch([req.q.strip()])[0]  # the search's and the summary's
+        rows = searcher.matching_candidates(Query(req.q, filters=req.filters()), vector).ids.tolist()
         # Composed passages (funding-table sentences, partner lists) are never quoted: they do not take
         # evidence places from passages that can be.
-        quotable = (searcher.chunks[i] for i in rows if not searcher.chunks[i].composed)
-        evidence = list(itertools.islice(quotable, summaries.DEFAULT_EVIDENCE))
+        quotable = (i for i in rows if not searcher.chunks[i].composed)
+        evidence_rows = list(itertools.islice(quotable, summaries.DEFAULT_EVIDENCE))
+        evidence = [searcher.chunks[i] for i in evidence_rows]
         summary = summaries.summarize(
             req.q.strip(),
             evidence,
             searcher.embedder,
             max_sentences=req.max_sentences,
             max_words=req.max_words,
+            sentences=_stored_sentences(searcher, evidence, evidence_rows),
+            query_vector=vector,
         )
         return self._shown(SummaryOut.of(summary).model_copy(update={"query": req.q}))
 
@@ -188,15 +199,19 @@ class Service:
         and filters counts), within the filtered years."""
         searcher = self.index.searcher
         filters = req.filters()
-        rows = searcher.matching(Query(req.q, filters=filters))
+        vector = searcher.embedder.embed_batch([req.q.strip()])[0]  # the search's and the timeline's
+        rows = searcher.matching_candidates(Query(req.q, filters=filters), vector).ids.tolist()
+        matches = [searcher.chunks[i] for i in rows]
         timeline = summaries.timeline(
             req.q.strip(),
-            [searcher.chunks[i] for i in rows],
+            matches,
             searcher.embedder,
             document_chunks=searcher.chunks_of_documents,
             sentences_per_year=req.sentences_per_year,
             first_year=filters.year if filters.year is not None else filters.year_from,
             last_year=filters.year if filters.year is not None else filters.year_to,
+            sentences=_stored_sentences(searcher, matches, rows),
+            query_vector=vector,
         )
         return Timeline(query=req.q, years=self._with_indicators(searcher, rows, timeline.years))
 

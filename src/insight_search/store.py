@@ -12,6 +12,8 @@ crash at any moment leaves the previous version whole; leftovers are removed by 
 * ``documents.jsonl``: documents with their passages and metadata
 * ``funding.jsonl``: funding and resource records
   (indicator records live only with their documents, in ``documents.jsonl``)
+* ``sentences/``: each chunk's quotable sentences and their vectors (``sentence_store``; absent in a version
+  written before them)
 
 The manifest records a checksum of every other file of its version (``checksums``: relative path ->
 ``crc32:<hex>``); :func:`load` verifies them before it reads anything, so a same-size damage (a flipped
@@ -50,6 +52,7 @@ from insight_search.records import (
     document_from_dict,
     document_to_dict,
 )
+from insight_search.sentence_store import SentenceStore
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ class IndexData:
     lexical: LexicalIndex
     path: Path | None = None
     indicators: list[IndicatorRecord] = field(default_factory=list)  # the documents' own, in their order
+    sentences: SentenceStore | None = None  # None: summaries embed their sentences on the fly
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -265,12 +269,21 @@ def load(
         indicators = [i for doc in documents.values() for i in doc.indicators]
         dense = DenseIndex.load(version, manifest.dimension)
         lexical = LexicalIndex.load(version / "lexical")
+        sentences = SentenceStore.load(version, manifest.dimension, len(chunks))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"cannot read the index in {version}: {exc}") from exc
     if dense.size != len(chunks):
         raise IndexCorrupt(f"{version}: {dense.size} vectors for {len(chunks)} chunks")
     return IndexData(
-        manifest, chunks, documents, funding, dense, lexical, path=version, indicators=indicators
+        manifest,
+        chunks,
+        documents,
+        funding,
+        dense,
+        lexical,
+        path=version,
+        indicators=indicators,
+        sentences=sentences,
     )
 
 

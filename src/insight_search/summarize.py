@@ -8,7 +8,10 @@ Composed passages (``Chunk.composed``: text a reader wrote from table fields) ar
 The functions take the matching passages and an embedder, not a searcher: the caller finds the matches.
 Selection (centrality + query relevance + redundancy removal) is ``sentence_ranking.select_sentences``
 over sentence embeddings; this module gathers the evidence and puts the chosen sentences in order
-(year, then document position).
+(year, then document position). The sentences and their vectors come from the index when the caller gives
+a lookup (``sentences``: ``sentence_store.SentenceStore.lookup``, split and embedded once at build time);
+a passage the lookup does not know is split and embedded here. The query's vector may be given too
+(``query_vector``: the one its search computed).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from insight_search.embedding import Embedder
 from insight_search.models import (
@@ -28,9 +33,9 @@ from insight_search.models import (
     TimelineYear,
 )
 from insight_search.sentence_ranking import select_sentences
-from insight_search.text import sentence_spans, word_count
+from insight_search.sentence_store import MIN_SENTENCE_WORDS as MIN_SENTENCE_WORDS
+from insight_search.sentence_store import SentenceLookup, quotable_spans
 
-MIN_SENTENCE_WORDS = 4
 DEFAULT_EVIDENCE = 20  # best-ranked matching passages a summary draws from
 
 
@@ -40,6 +45,7 @@ class _Candidate:
     start: int  # offsets in the chunk text
     end: int
     rank: int  # rank of its chunk among the matches
+    vector: np.ndarray | None = None  # its stored embedding, when the index has it
 
     @property
     def text(self) -> str:
@@ -59,19 +65,35 @@ def citation(chunk: Chunk) -> Citation:
     )
 
 
-def _candidates(chunks: Sequence[Chunk]) -> list[_Candidate]:
+def _candidates(chunks: Sequence[Chunk], sentences: SentenceLookup | None = None) -> list[_Candidate]:
+    """The quotable sentences of ``chunks`` (``sentence_store.quotable_spans``), each text once."""
     out: list[_Candidate] = []
     seen: set[str] = set()
     for rank, chunk in enumerate(chunks):
         if chunk.composed:  # the reader wrote it from table fields: never quoted as the source's words
             continue
-        for s, e in sentence_spans(chunk.text):
-            text = chunk.text[s:e]
-            key = " ".join(text.lower().split())
-            if word_count(text) < MIN_SENTENCE_WORDS or key in seen:
+        stored = sentences(chunk) if sentences is not None else None
+        spans = quotable_spans(chunk) if stored is None else stored.spans.tolist()
+        for j, (s, e) in enumerate(spans):
+            key = " ".join(chunk.text[s:e].lower().split())
+            if key in seen:
                 continue
             seen.add(key)
-            out.append(_Candidate(chunk, s, e, rank))
+            out.append(_Candidate(chunk, s, e, rank, None if stored is None else stored.vectors[j]))
+    return out
+
+
+def _vectors(candidates: Sequence[_Candidate], embedder: Embedder) -> np.ndarray:
+    """The candidates' vectors: stored ones as they are, the others embedded in one batch."""
+    missing = [i for i, c in enumerate(candidates) if c.vector is None]
+    if len(missing) == len(candidates):
+        return np.asarray(embedder.embed_batch([c.text for c in candidates]))
+    out = np.empty((len(candidates), embedder.dimension), dtype=np.float32)
+    if missing:
+        out[missing] = embedder.embed_batch([candidates[i].text for i in missing])
+    for i, c in enumerate(candidates):
+        if c.vector is not None:
+            out[i] = c.vector
     return out
 
 
@@ -87,14 +109,18 @@ def summarize_chunks(
     *,
     max_sentences: int = 5,
     max_words: int | None = None,
+    sentences: SentenceLookup | None = None,
+    query_vector: np.ndarray | None = None,
 ) -> tuple[SummarySentence, ...]:
-    """Choose up to ``max_sentences`` sentences (and ``max_words`` words) of ``chunks`` for ``query``."""
-    candidates = _candidates(chunks)
+    """Choose up to ``max_sentences`` sentences (and ``max_words`` words) of ``chunks`` for ``query``
+    (``sentences``, ``query_vector``: stored sentence vectors and the query's own, see the module doc)."""
+    candidates = _candidates(chunks, sentences)
     if not candidates:
         return ()
     texts = [c.text for c in candidates]
-    vectors = embedder.embed_batch(texts)
-    query_vector = embedder.embed_batch([query])[0]
+    vectors = _vectors(candidates, embedder)
+    if query_vector is None:
+        query_vector = embedder.embed_batch([query])[0]
     chosen = select_sentences(
         texts,
         max_sentences=max_sentences,
@@ -126,17 +152,25 @@ def summarize(
     *,
     max_sentences: int = 5,
     max_words: int | None = None,
+    sentences: SentenceLookup | None = None,
+    query_vector: np.ndarray | None = None,
 ) -> Summary:
     """Extractive summary of what ``evidence`` says about ``query_text``.
 
     ``evidence``: the best matching passages, best first, already cut to the depth the caller wants
     (:data:`DEFAULT_EVIDENCE` by default). ``passages_considered`` counts the quotable ones (composed
-    passages are never quoted)."""
-    sentences = summarize_chunks(
-        query_text.strip(), evidence, embedder, max_sentences=max_sentences, max_words=max_words
+    passages are never quoted). ``sentences``, ``query_vector``: see :func:`summarize_chunks`."""
+    chosen = summarize_chunks(
+        query_text.strip(),
+        evidence,
+        embedder,
+        max_sentences=max_sentences,
+        max_words=max_words,
+        sentences=sentences,
+        query_vector=query_vector,
     )
     quotable = sum(not c.composed for c in evidence)
-    return Summary(query=query_text, sentences=sentences, passages_considered=quotable)
+    return Summary(query=query_text, sentences=chosen, passages_considered=quotable)
 
 
 def is_progress_note(chunk: Chunk, year: int) -> bool:
@@ -168,6 +202,8 @@ def timeline(
     active_per_year: int = 5,
     first_year: int | None = None,
     last_year: int | None = None,
+    sentences: SentenceLookup | None = None,
+    query_vector: np.ndarray | None = None,
 ) -> Timeline:
     """Per year with evidence, ascending: what matches, the stated status, a short cited summary.
 
@@ -176,7 +212,8 @@ def timeline(
     A year's status and sentences come only from its own progress notes (section ``progress_note`` of that
     year); the other passages covering it (a project running that year) are listed as ``active``, at most
     ``active_per_year``, never quoted. ``document_chunks``: every chunk of some documents, by document id
-    (where a year's status is looked up when its matching notes state none)."""
+    (where a year's status is looked up when its matching notes state none). ``sentences``,
+    ``query_vector``: see :func:`summarize_chunks` (the query is embedded once for all years)."""
     by_year: dict[int, list[Chunk]] = defaultdict(list)
     for chunk in matches:
         for year in chunk.years:
@@ -184,19 +221,26 @@ def timeline(
                 by_year[year].append(chunk)
     years = []
     text = query_text.strip()
+    if query_vector is None and any(is_progress_note(c, y) for y, cs in by_year.items() for c in cs):
+        query_vector = embedder.embed_batch([text])[0]
     for year in sorted(by_year):
         chunks = by_year[year]
         notes = [c for c in chunks if is_progress_note(c, year)]
         others = [c for c in chunks if not is_progress_note(c, year)]
-        sentences = summarize_chunks(
-            text, notes[:evidence_per_year], embedder, max_sentences=sentences_per_year
+        chosen = summarize_chunks(
+            text,
+            notes[:evidence_per_year],
+            embedder,
+            max_sentences=sentences_per_year,
+            sentences=sentences,
+            query_vector=query_vector,
         )
         years.append(
             TimelineYear(
                 year=year,
                 count=len(chunks),
                 status=year_status(notes, year, document_chunks),
-                sentences=sentences,
+                sentences=chosen,
                 progress_notes=len(notes),
                 active=tuple(others[:active_per_year]),
             )

@@ -21,6 +21,7 @@ from insight_search.lexical import LexicalBuilder
 from insight_search.manifest import Manifest
 from insight_search.models import Chunk, Document
 from insight_search.records import chunk_to_dict, document_from_dict, document_to_dict
+from insight_search.sentence_store import SentenceWriter, Span
 from insight_search.store import new_version, publish
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ class VersionWriter:
         self._chunks = (self.tmp / "chunks.jsonl").open("w", encoding="utf-8")
         self._vectors = VectorWriter(self.tmp / VECTORS_FILE, dimension)
         self._lexical = LexicalBuilder(self.tmp / ".bm25-pairs.i32")
+        # The quotable sentences of every chunk and their vectors (``sentence_store``); dropped when a batch
+        # of chunks comes without them (the version then summarises on the fly, as one written before).
+        self._sentences: SentenceWriter | None = SentenceWriter(self.tmp, dimension)
 
     def add_document(self, doc: Document) -> bool:
         """Stage ``doc``; False when its id was seen before (merged, no new chunks)."""
@@ -73,9 +77,23 @@ class VersionWriter:
         self.indicator_records += len(doc.indicators)
         return True
 
-    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray, lexical_texts: Sequence[str]) -> None:
+    def add_chunks(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        lexical_texts: Sequence[str],
+        sentences: tuple[Sequence[Sequence[Span]], np.ndarray] | None = None,
+    ) -> None:
+        """``sentences``: each chunk's quotable sentence spans and their vectors, one row per span
+        (``sentence_store.SentenceWriter.add``)."""
         if not (len(chunks) == len(vectors) == len(lexical_texts)):
             raise ValueError("add_chunks needs one vector and one text per chunk")
+        if self._sentences is not None:
+            if sentences is None or len(sentences[0]) != len(chunks):
+                self._sentences.abort()
+                self._sentences = None
+            else:
+                self._sentences.add(*sentences)
         for chunk in chunks:
             self._chunks.write(json.dumps(chunk_to_dict(chunk), ensure_ascii=False))
             self._chunks.write("\n")
@@ -89,6 +107,8 @@ class VersionWriter:
         logger.info("writing index version %s", self.name)
         self._chunks.close()
         self._vectors.close()
+        if self._sentences is not None:
+            self._sentences.close()
         if self.chunks > self.flat_max:  # HNSW, built from the vector file block by block
             vectors = self.tmp / VECTORS_FILE
             dense = DenseIndex.from_vector_file(vectors, self.dimension, flat_max=self.flat_max)
@@ -121,6 +141,7 @@ class VersionWriter:
             self._vectors.close,
             self._staging.close,
             self._lexical.spill.close,
+            *((self._sentences.abort,) if self._sentences is not None else ()),
         ):
             with contextlib.suppress(Exception):
                 closing()
