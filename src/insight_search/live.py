@@ -9,13 +9,13 @@ import threading
 import weakref
 from pathlib import Path
 
-from insight_search import embedding, store
+from insight_search import store
 from insight_search.caching import CachingEmbedder, cached_sentence_terms
 from insight_search.config import Settings
 from insight_search.embedding import Embedder
 from insight_search.errors import InsightSearchError
 from insight_search.memory import release_freed
-from insight_search.search import Searcher, open_searcher
+from insight_search.search import Searcher, index_embedder, open_searcher
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class LiveSearcher:
         self.settings = settings
         # The serving caches, kept across reloads: query and sentence vectors by text (the model does not
         # change) and sentence splits for highlights by chunk text.
-        inner = embedder if embedder is not None else embedding.make_embedder(settings)
+        inner = embedder if embedder is not None else index_embedder(settings)
         self._embedder = inner if isinstance(inner, CachingEmbedder) else CachingEmbedder(inner)
         self._sentence_terms = cached_sentence_terms()
         first = open_searcher(
