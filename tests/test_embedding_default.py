@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ SENTENCES = [
 
 def seed_sentences() -> list[str]:
     text = SEED.read_text(encoding="utf-8")
-    return [text[s:e] for s, e in sentence_spans(text) if len(text[s:e].split()) >= 4][:40]
+    return [text[s:e] for s, e in sentence_spans(text) if len(text[s:e].split()) >= 4][:16]
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +108,33 @@ def test_queries_use_the_backend_the_index_was_built_with() -> None:
     assert index_backend(settings, "fake-bow-64") == ("onnx", 256)
 
 
-def test_an_index_built_with_torch_is_still_served(
-    tmp_path: Path, torch_embedder: SentenceTransformerEmbedder
+class TorchIdEmbedder:
+    """Stands for the torch backend at build time without loading torch: torch's model id, onnx's vectors
+    (the same vectors to 1e-3: test_onnx_gives_the_vectors_of_torch_on_real_sentences)."""
+
+    backend = "torch"
+
+    def __init__(self, onnx: OnnxEmbedder) -> None:
+        self.onnx = onnx
+        self.model_id = model_ref("default").model_id
+        self.dimension = onnx.dimension
+
+    def limit_threads(self, threads: int) -> None:
+        """Nothing to limit."""
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        return self.onnx.embed_batch(texts)
+
+
+def sample_corpus(tmp_path: Path) -> tuple[Path, Settings]:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    return corpus, Settings(index_dir=tmp_path / "index", corpus_paths=[corpus])
+
+
+def test_an_index_built_with_torch_is_served_by_torch_then_followed_to_onnx(
+    tmp_path: Path, onnx_default: OnnxEmbedder
 ) -> None:
     from insight_search.indexer import build_index
     from insight_search.live import LiveSearcher
@@ -116,23 +142,40 @@ def test_an_index_built_with_torch_is_still_served(
     from insight_search.search import index_embedder, open_searcher
     from insight_search.serve_check import check_before_serving
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
-    settings = Settings(index_dir=tmp_path / "index", corpus_paths=[corpus])
-    build_index([corpus], settings, torch_embedder)
+    corpus, settings = sample_corpus(tmp_path)
+    build_index([corpus], settings, TorchIdEmbedder(onnx_default))
     embedder = index_embedder(settings)
-    assert embedder.backend == "torch" and embedder.model_id == torch_embedder.model_id
+    assert isinstance(embedder, SentenceTransformerEmbedder) and embedder._model is None  # not loaded
+    assert embedder.model_id == model_ref("default").model_id
     # serve neither rebuilds it nor refuses it
     check = check_before_serving(settings.index_dir, embedder.model_id, settings.corpus_paths)
     assert check.build is None and "up to date" in check.message
+    assert open_searcher(settings).embedder.backend == "torch"
+    live = LiveSearcher(settings)
+    assert live.searcher.embedder.model_id == embedder.model_id
+    # rebuilt with the default backend while served: the new version is swapped in, with its own embedder
+    build_index([corpus], settings, onnx_default)
+    assert live.reload_if_changed()
+    assert live.searcher.embedder.model_id == onnx_default.model_id
+    assert live.searcher.search(Query(text="care system law in Mexico City", k=3)).hits
+
+
+@pytest.mark.slow
+def test_an_index_built_with_real_torch_is_searched_with_torch(
+    tmp_path: Path, torch_embedder: SentenceTransformerEmbedder
+) -> None:
+    from insight_search.indexer import build_index
+    from insight_search.models import Query
+    from insight_search.search import open_searcher
+
+    corpus, settings = sample_corpus(tmp_path)
+    build_index([corpus], settings, torch_embedder)
     searcher = open_searcher(settings)
     assert searcher.embedder.backend == "torch"
     query = Query(text="care system law in Mexico City", k=3)
     hits = searcher.search(query).hits
-    expected = open_searcher(settings, torch_embedder).search(query)
-    assert [h.chunk.chunk_id for h in hits] == [h.chunk.chunk_id for h in expected.hits] and hits
-    assert LiveSearcher(settings).searcher.embedder.model_id == torch_embedder.model_id
+    expected = open_searcher(settings, torch_embedder).search(query).hits
+    assert hits and [h.chunk.chunk_id for h in hits] == [h.chunk.chunk_id for h in expected]
 
 
 def test_an_index_of_another_model_is_still_refused(tmp_path: Path) -> None:
