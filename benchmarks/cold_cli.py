@@ -11,13 +11,16 @@ Each command runs in a new Python process as ``python -c "from insight_search.cl
 interleaved run by run, so a change in the machine's load falls on all of them alike. "Cold" is a new
 process: the operating system's file cache is warm (the files were read before), as in a shell used twice.
 The search run also reports which heavy modules it imported (``-X importtime`` is not used: it slows
-imports). The load average is recorded with each run.
+imports). The load average is recorded with each run, and each process's CPU time (user + system, from
+``getrusage``): on a busy shared machine the wall time is mostly waiting for a core, the CPU time is what
+the command costs.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -81,20 +84,39 @@ def main() -> None:
     for r in range(args.runs):
         for name, argv in todo.items():
             load = load_average()
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
             seconds = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             if done.returncode != 0:
                 sys.exit(f"{name} failed ({done.returncode}):\n{done.stderr}")
             for line in done.stderr.splitlines():
                 if line.startswith("HEAVY="):
                     heavy.update(m for m in line[6:].split(",") if m)
-            runs.append({"run": r + 1, "command": name, "wall_s": round(seconds, 2), "load_average_at_start": load})
+            runs.append(
+                {
+                    "run": r + 1,
+                    "command": name,
+                    "wall_s": round(seconds, 2),
+                    "cpu_s": round(cpu, 2),
+                    "load_average_at_start": load,
+                }
+            )
             print(runs[-1], flush=True)
     summary = []
     for name in todo:
         walls = [row["wall_s"] for row in runs if row["command"] == name]
-        summary.append({"command": name, "median_wall_s": statistics.median(walls), "runs_s": walls})
+        cpus = [row["cpu_s"] for row in runs if row["command"] == name]
+        summary.append(
+            {
+                "command": name,
+                "median_wall_s": statistics.median(walls),
+                "median_cpu_s": statistics.median(cpus),
+                "runs_wall_s": walls,
+            }
+        )
     payload = {
         "benchmark": "cold_cli",
         "query": QUERY,

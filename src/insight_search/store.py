@@ -34,12 +34,10 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from insight_search.checksums import file_checksums, verify_checksums
-from insight_search.dense import DenseIndex
 from insight_search.errors import IndexBusy, IndexCorrupt, IndexNotFound, ModelMismatch
-from insight_search.lexical import LexicalIndex
 from insight_search.manifest import Manifest
 from insight_search.models import Chunk, Document, FundingRecord
 from insight_search.records import (
@@ -49,6 +47,10 @@ from insight_search.records import (
     document_from_dict,
     document_to_dict,
 )
+
+if TYPE_CHECKING:  # loaded when an index is: `info` reads a manifest without faiss, bm25s and scipy
+    from insight_search.dense import DenseIndex
+    from insight_search.lexical import LexicalIndex
 
 logger = logging.getLogger(__name__)
 
@@ -260,6 +262,9 @@ def load(
         del same
         # funding.jsonl holds the documents' records again (for readers of the files); share theirs
         funding = [f for doc in documents.values() for f in doc.funding]
+        from insight_search.dense import DenseIndex
+        from insight_search.lexical import LexicalIndex
+
         dense = DenseIndex.load(version, manifest.dimension)
         lexical = LexicalIndex.load(version / "lexical")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
