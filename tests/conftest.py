@@ -74,10 +74,10 @@ def need_shared(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    """The bundled all-MiniLM-L6-v2, loaded once per test session."""
-    from insight_search.embedding import SentenceTransformerEmbedder
+    """The bundled all-MiniLM-L6-v2 run by the default backend (onnx), loaded once per test session."""
+    from insight_search.embedding import make_embedder
 
-    return SentenceTransformerEmbedder()
+    return make_embedder(Settings())
 
 
 def service_for(searcher, settings: Settings | None = None):  # type: ignore[no-untyped-def]

@@ -39,7 +39,7 @@ class SlowEmbedder(FakeEmbedder):
 
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(embedding, "make_embedder", lambda settings: SlowEmbedder())
+    monkeypatch.setattr(embedding, "make_embedder", lambda settings, index_model_id=None: SlowEmbedder())
 
 
 @pytest.fixture(scope="module")

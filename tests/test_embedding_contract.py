@@ -141,7 +141,7 @@ def test_a_model_that_disagrees_with_its_configuration_is_refused(tiny_model: Pa
 
 
 def test_dimension_before_the_first_embed_torch_and_onnx(tmp_path: Path) -> None:
-    torch_embedder = make_embedder(Settings())
+    torch_embedder = make_embedder(Settings(embedding_backend="torch"))
     assert isinstance(torch_embedder, SentenceTransformerEmbedder)
     assert torch_embedder.dimension == 384 and torch_embedder._model is None
     for backend in ("onnx", "onnx-int8"):

@@ -26,6 +26,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "insight_search.models",
         "insight_search.manifest",
         "insight_search.text",
+        "insight_search.punkt_loader",
         "insight_search.chunking",
         "insight_search.embedding",
         "insight_search.embedding_backends",

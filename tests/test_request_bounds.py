@@ -84,7 +84,7 @@ def bounded(
     bound: Bound = request.param
     monkeypatch.setenv(f"INSIGHT_SEARCH_{bound.setting.upper()}", str(bound.limit))
     monkeypatch.setenv("INSIGHT_SEARCH_INDEX_DIR", str(built.index_dir))
-    monkeypatch.setattr(embedding, "make_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr(embedding, "make_embedder", lambda settings, index_model_id=None: FakeEmbedder())
     yield bound
 
 
@@ -163,7 +163,7 @@ def test_by_default_a_query_may_be_as_long_as_a_request_body(
     """The old default refused queries over 1,000 characters; now the bound is the request-body limit, on
     every edge (the CLI and MCP have no body, and take the same bound)."""
     monkeypatch.setenv("INSIGHT_SEARCH_INDEX_DIR", str(built.index_dir))
-    monkeypatch.setattr(embedding, "make_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr(embedding, "make_embedder", lambda settings, index_model_id=None: FakeEmbedder())
     assert Settings().max_query_chars == Settings().max_body_bytes
     assert Settings(max_body_bytes=2000).max_query_chars == 2000
     bound = Bound("max_query_chars", Settings().max_body_bytes, "search", "q", "", _text, {})

@@ -32,7 +32,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda application, **options: apps.append(application))
-    monkeypatch.setattr(embedding, "make_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr(embedding, "make_embedder", lambda settings, index_model_id=None: FakeEmbedder())
     monkeypatch.delenv("INSIGHT_SEARCH_CORPUS_PATHS", raising=False)
     monkeypatch.delenv("INSIGHT_SEARCH_INDEX_DIR", raising=False)
     return apps

@@ -29,7 +29,7 @@ def no_server(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda application, **options: served.append(application))
-    monkeypatch.setattr(embedding, "make_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr(embedding, "make_embedder", lambda settings, index_model_id=None: FakeEmbedder())
     return served
 
 

@@ -24,7 +24,14 @@ class Settings(BaseSettings):
     # "torch" (sentence-transformers), "onnx" (ONNX Runtime, fp32), "onnx-int8" (int8 MatMul weights) or
     # "static" (token vectors distilled from the model: fastest, weakest). ONNX exports and static tables are
     # made locally at first use and kept in model_cache_dir (default ~/.cache/insight-search).
-    embedding_backend: Literal["torch", "onnx", "onnx-int8", "static"] = "torch"
+    # Default "onnx" (issue 15): fp32 ONNX Runtime with its graph optimisations, texts batched by equal token
+    # length (no padding), so a text's vector is the same bit for bit whatever it is batched with; 2.0-2.3x
+    # the chunks/s of torch on this 2-core machine, and nDCG@10 equal to torch's (to 4 decimals) on all five
+    # collections of ../shared/bench (docs/benchmarks.md, "Issue 15"; benchmarks/embed_speed.py and
+    # benchmarks/retrieval.py).
+    # A search or server on an index built with another backend of the same model embeds its queries with
+    # that backend (``embedding.make_embedder``'s ``index_model_id``).
+    embedding_backend: Literal["torch", "onnx", "onnx-int8", "static"] = "onnx"
     model_cache_dir: Path | None = None
     static_dims: int = 256
     embed_threads: int = 0  # ONNX Runtime threads; 0 = all cores

@@ -1,7 +1,8 @@
 """Embedders: one narrow protocol (:class:`Embedder`), the sentence-transformers implementation, and an
 on-disk cache keyed by model id and text hash so that re-indexing embeds only new or changed text.
 
-torch and sentence-transformers are imported lazily, the first time a model is loaded.
+torch and sentence-transformers are imported lazily, the first time a torch model is loaded; the default
+backend (onnx, ``embedding_backends``) needs neither once the model was exported.
 """
 
 from __future__ import annotations
@@ -170,12 +171,30 @@ class SentenceTransformerEmbedder:
         return check_width(np.ascontiguousarray(vectors, dtype=np.float32), self.dimension, self.model_id)
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    """The embedder ``settings`` ask for: ``embedding_backend`` "torch" (sentence-transformers), "onnx",
-    "onnx-int8" or "static" over the configured model. Its ``model_id`` names the backend (torch excepted,
-    for compatibility with indexes built before backends existed), so an index built with one backend is
-    refused by another."""
-    backend = settings.embedding_backend
+def index_backend(settings: Settings, index_model_id: str | None) -> tuple[str, int]:
+    """The backend (and static dimensions) that embeds queries for an index built as ``index_model_id``
+    says: its own backend when it was built with the configured model (another backend of the same weights,
+    e.g. an index built with torch before onnx became the default), else the configured one (and the index
+    is then refused as built with another model)."""
+    backend, dims = settings.embedding_backend, settings.static_dims
+    if index_model_id is None:
+        return backend, dims
+    try:
+        built = ModelRef.parse(index_model_id)
+    except ModelNotAvailable:
+        return backend, dims
+    if built.base_id == model_ref(settings.model).base_id:
+        return built.backend, built.static_dims or dims
+    return backend, dims
+
+
+def make_embedder(settings: Settings, index_model_id: str | None = None) -> Embedder:
+    """The embedder ``settings`` ask for: ``embedding_backend`` "torch" (sentence-transformers), "onnx"
+    (the default), "onnx-int8" or "static" over the configured model. Its ``model_id`` names the backend
+    (torch excepted, for compatibility with indexes built before backends existed). To embed queries for
+    an index, give its manifest's ``index_model_id``: an index built with another backend of the configured
+    model gets that backend (:func:`index_backend`); one built with another model is refused at load."""
+    backend, static_dims = index_backend(settings, index_model_id)
     if backend == "torch":
         return SentenceTransformerEmbedder(
             settings.model, batch_size=settings.embed_batch_size, max_seq_length=settings.max_seq_length
@@ -189,9 +208,9 @@ def make_embedder(settings: Settings) -> Embedder:
     if backend == "static":
         embedder = StaticEmbedder(
             path,
-            ref=model_ref(settings.model, "static", settings.static_dims),
+            ref=model_ref(settings.model, "static", static_dims),
             cache_dir=cache_dir,
-            dims=settings.static_dims,
+            dims=static_dims,
         )
     else:
         embedder = OnnxEmbedder(

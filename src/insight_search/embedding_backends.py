@@ -184,7 +184,7 @@ def quantize_onnx(source: Path, target: Path) -> Path:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:
         raise ModelNotAvailable(
-            "the onnx-int8 backend needs onnxruntime and onnx: pip install 'insight-search[onnx]'"
+            "the onnx-int8 backend needs onnxruntime and onnx: pip install insight-search"
         ) from exc
     tmp = atomic_target(target)
     with _root_records_dropped():
@@ -263,15 +263,21 @@ class OnnxEmbedder:
                 import onnxruntime as ort
             except ImportError as exc:
                 raise ModelNotAvailable(
-                    "the onnx backends need onnxruntime and onnx: pip install 'insight-search[onnx]'"
+                    "the onnx backends need onnxruntime and onnx: pip install insight-search"
                 ) from exc
             if self._path is None:
                 self._path = onnx_model_file(self.path, self._cache_dir, self.ref.base_id, int8=self._int8)
-                self._tokenizer = load_tokenizer(self.path, self._max_seq_length)
+                tokenizer = load_tokenizer(self.path, self._max_seq_length)
+                tokenizer.no_padding()  # equal-length sub-batches instead (``embed_batch``)
+                self._tokenizer = tokenizer
             options = ort.SessionOptions()
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             if threads:
                 options.intra_op_num_threads = threads
+            if threads != 1:
+                # Idle pool threads sleep instead of spinning: on this shared 2-core machine at load 15-17,
+                # 96 SciFact chunks embedded 1.4-1.7x faster with 35 % less CPU (docs/benchmarks.md, issue 15)
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
             session = ort.InferenceSession(str(self._path), options, providers=["CPUExecutionProvider"])
             self._inputs = [i.name for i in session.get_inputs()]
@@ -283,24 +289,26 @@ class OnnxEmbedder:
         self._threads = max(1, threads)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Texts are run in sub-batches of equal token length, so nothing is padded: ONNX Runtime's CPU
+        kernels then give each row bit for bit what it gives that text alone (whatever shares its batch,
+        on one thread or more: ``tests/test_embedding_determinism.py``). Padding changes the shapes of the
+        attention and the matrix products, and with them the rounding, by about 1e-7."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         session = self._load(len(texts))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        # Longest first, so each sub-batch pads to lengths close to its own.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        for start in range(0, len(order), self.batch_size):
-            part = order[start : start + self.batch_size]
-            encodings = self._tokenizer.encode_batch([texts[i] for i in part])
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = session.run(None, {n: feeds[n] for n in self._inputs})[0]
-            check_width(hidden[:, 0, :], self.dimension, self.model_id)
-            if self._pooling == "cls":
-                pooled = hidden[:, 0, :]
-            else:
-                m = mask[..., None].astype(np.float32)
-                pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
-            out[part] = pooled
+        encodings = self._tokenizer.encode_batch(list(texts))
+        by_length: dict[int, list[int]] = {}
+        for i, e in enumerate(encodings):
+            by_length.setdefault(len(e.ids), []).append(i)
+        for length in sorted(by_length, reverse=True):
+            rows = by_length[length]
+            for start in range(0, len(rows), self.batch_size):
+                part = rows[start : start + self.batch_size]
+                ids = np.array([encodings[i].ids for i in part], dtype=np.int64).reshape(len(part), length)
+                mask = np.ones_like(ids)
+                feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+                hidden = session.run(None, {n: feeds[n] for n in self._inputs})[0]
+                check_width(hidden[:, 0, :], self.dimension, self.model_id)
+                out[part] = hidden[:, 0, :] if self._pooling == "cls" else hidden.mean(axis=1)
         return normalise(out)

@@ -9,13 +9,13 @@ import threading
 import weakref
 from pathlib import Path
 
-from insight_search import embedding, store
+from insight_search import store
 from insight_search.caching import CachingEmbedder, cached_sentence_terms
 from insight_search.config import Settings
-from insight_search.embedding import Embedder
+from insight_search.embedding import Embedder, make_embedder
 from insight_search.errors import InsightSearchError
 from insight_search.memory import release_freed
-from insight_search.search import Searcher, open_searcher
+from insight_search.search import Searcher, index_embedder, open_searcher
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class LiveSearcher:
         self.settings = settings
         # The serving caches, kept across reloads: query and sentence vectors by text (the model does not
         # change) and sentence splits for highlights by chunk text.
-        inner = embedder if embedder is not None else embedding.make_embedder(settings)
+        inner = embedder if embedder is not None else index_embedder(settings)
         self._embedder = inner if isinstance(inner, CachingEmbedder) else CachingEmbedder(inner)
         self._sentence_terms = cached_sentence_terms()
         first = open_searcher(
@@ -67,20 +67,34 @@ class LiveSearcher:
             if latest == self._version:
                 return False
             try:
-                data = store.load(index_dir, expected_model_id=self._embedder.model_id)
+                embedder = self._embedder_for(latest)
+                data = store.load(index_dir, expected_model_id=embedder.model_id)
             except InsightSearchError as exc:
                 logger.warning("new index version not loaded, still serving %s: %s", self.version, exc)
                 self._refused = latest
                 return False
             self._retired.append(weakref.ref(self._searcher))
-            self._searcher = Searcher(
-                data, self._embedder, self.settings, sentence_terms=self._sentence_terms
-            )
+            self._embedder = embedder
+            self._searcher = Searcher(data, embedder, self.settings, sentence_terms=self._sentence_terms)
             self._version = data.path
             self.reloads += 1
         logger.info("now serving index version %s", self.version)
         self.release_retired()
         return True
+
+    def _embedder_for(self, version: Path) -> CachingEmbedder:
+        """The served embedder, or, for a version built with another backend of the same model (an index
+        rebuilt with onnx while a torch-built one was served), an embedder of that backend."""
+        built = store.read_version_manifest(version).model_id
+        if built == self._embedder.model_id:
+            return self._embedder
+        other = make_embedder(self.settings, built)
+        if other.model_id != built:
+            return self._embedder  # another model: store.load refuses the version
+        if self.settings.query_threads > 0:
+            other.limit_threads(self.settings.query_threads)
+        logger.info("the new index version was built with %s: its queries are embedded by it", built)
+        return CachingEmbedder(other)
 
     def release_retired(self) -> bool:
         """Once no request holds a swapped-out version any more, hand its memory back to the system (the

@@ -189,13 +189,27 @@ def open_searcher(
     gives an embedder that caches by text and cached sentence splits: ``live.LiveSearcher``.) With
     ``fallback``, a damaged current version gives way to the newest intact older one (``store.load``)."""
     from insight_search import store
-    from insight_search.embedding import make_embedder
 
     if embedder is None:
-        embedder = make_embedder(settings)
+        embedder = index_embedder(settings)
     if settings.query_threads > 0:
         # A query is a few tokens: one thread embeds it as fast as two, and on a busy machine far more
         # predictably (measured on the gender index at load 6: p50 26 ms with 1 torch thread, 768 ms with 2).
         embedder.limit_threads(settings.query_threads)
     data = store.load(settings.index_dir, expected_model_id=embedder.model_id, fallback=fallback)
     return Searcher(data, embedder, settings, sentence_terms=sentence_terms)
+
+
+def index_embedder(settings: Settings) -> Embedder:
+    """The embedder for queries on the index in ``settings.index_dir``: the configured model run by the
+    backend the index was built with (``embedding.make_embedder`` with its manifest's model id), so an
+    index built with torch is still served after the default became onnx."""
+    from insight_search import store
+    from insight_search.embedding import make_embedder
+    from insight_search.errors import InsightSearchError
+
+    try:
+        manifest = store.read_manifest(settings.index_dir)
+    except InsightSearchError:
+        manifest = None  # loading the index says what is wrong with it
+    return make_embedder(settings, manifest.model_id if manifest is not None else None)

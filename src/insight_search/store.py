@@ -37,12 +37,10 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from insight_search.checksums import file_checksums, verify_checksums
-from insight_search.dense import DenseIndex
 from insight_search.errors import IndexBusy, IndexCorrupt, IndexNotFound, ModelMismatch
-from insight_search.lexical import LexicalIndex
 from insight_search.manifest import Manifest
 from insight_search.models import Chunk, Document, FundingRecord, IndicatorRecord
 from insight_search.records import (
@@ -53,6 +51,10 @@ from insight_search.records import (
     document_to_dict,
 )
 from insight_search.sentence_store import SentenceStore
+
+if TYPE_CHECKING:  # loaded when an index is: `info` reads a manifest without faiss, bm25s and scipy
+    from insight_search.dense import DenseIndex
+    from insight_search.lexical import LexicalIndex
 
 logger = logging.getLogger(__name__)
 
@@ -267,6 +269,9 @@ def load(
         # funding.jsonl holds the documents' records again (for readers of the files); share theirs
         funding = [f for doc in documents.values() for f in doc.funding]
         indicators = [i for doc in documents.values() for i in doc.indicators]
+        from insight_search.dense import DenseIndex
+        from insight_search.lexical import LexicalIndex
+
         dense = DenseIndex.load(version, manifest.dimension)
         lexical = LexicalIndex.load(version / "lexical")
         sentences = SentenceStore.load(version, manifest.dimension, len(chunks))

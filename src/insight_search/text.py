@@ -17,9 +17,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nltk.tokenize.punkt import PunktLanguageVars, PunktParameters, PunktSentenceTokenizer, PunktToken
+from insight_search.punkt_loader import load_punkt
+
+_PUNKT, _REDOS = load_punkt()  # Punkt without the rest of NLTK (scipy, scikit-learn): punkt_loader.py
+if TYPE_CHECKING:
+    from nltk.tokenize.punkt import PunktLanguageVars, PunktParameters, PunktSentenceTokenizer, PunktToken
+else:
+    PunktLanguageVars = _PUNKT.PunktLanguageVars
+    PunktParameters = _PUNKT.PunktParameters
+    PunktSentenceTokenizer = _PUNKT.PunktSentenceTokenizer
+    PunktToken = _PUNKT.PunktToken
 
 # Lower-cased, without the final period, as Punkt stores them.
 ABBREVIATIONS = frozenset(
@@ -138,11 +147,9 @@ _URL_GAP = re.compile(
 
 def _untimed(pattern: Any) -> Any:
     """``pattern`` (one of Punkt's) without NLTK's wall-clock limit: the input is bounded instead."""
-    try:
-        from nltk import redos
-    except ImportError:  # NLTK before 3.10 puts no time limit on its patterns
+    if _REDOS is None:  # NLTK before 3.10 puts no time limit on its patterns
         return pattern
-    return redos.compile(pattern, timeout=None)
+    return _REDOS.compile(pattern, timeout=None)
 
 
 class _UntimedToken(PunktToken):

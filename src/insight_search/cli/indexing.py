@@ -242,8 +242,8 @@ def serve(
 
     from insight_search.api.app import create_app
     from insight_search.api.guard import server_options
-    from insight_search.embedding import make_embedder
     from insight_search.memory import limit_arenas
+    from insight_search.search import index_embedder
     from insight_search.serve_check import check_before_serving
     from insight_search.service import Service
 
@@ -260,7 +260,8 @@ def serve(
         updates["corpus_paths"] = corpus
     settings = settings.model_copy(update=updates)
     try:
-        embedder = make_embedder(settings)
+        # The index's own backend of the configured model: an index built with torch is served, not rebuilt
+        embedder = index_embedder(settings)
         if not no_build:
             check = check_before_serving(
                 settings.index_dir, embedder.model_id, settings.corpus_paths, requested
@@ -273,6 +274,7 @@ def serve(
                 )
                 for p in report.problems:
                     console.print(f"skipped {p.path}: {p.reason}", highlight=False, markup=False)
+                embedder = index_embedder(settings)  # built with the configured backend
         limit_arenas()  # before the server's threads exist: a long-running server keeps few malloc arenas
         # Opened here, before the server starts: an index that cannot be served is one line and exit 2
         # (a damaged current version gives way to the newest intact older one, with a warning).
