@@ -52,7 +52,15 @@ def commands(index_dir: Path) -> dict[str, list[str]]:
     py = sys.executable
     cli = CLI.format(report=False, heavy=HEAVY)
     return {
-        "search": [py, "-c", CLI.format(report=True, heavy=HEAVY), "search", QUERY, "--index-dir", str(index_dir)],
+        "search": [
+            py,
+            "-c",
+            CLI.format(report=True, heavy=HEAVY),
+            "search",
+            QUERY,
+            "--index-dir",
+            str(index_dir),
+        ],
         "info": [py, "-c", cli, "info", "--index-dir", str(index_dir)],
         "--help": [py, "-c", cli, "--help"],
         "import sentence_transformers": [py, "-c", "import sentence_transformers"],
@@ -71,7 +79,9 @@ def ensure_index(index_dir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--index-dir", type=Path, default=Path("/tmp/insight-cold-index"))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS / "cold_cli.json")

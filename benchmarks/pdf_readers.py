@@ -114,7 +114,9 @@ def main() -> None:
             )
             if f.name == LIBERIA:
                 page = _SPACE.sub(" ", pages[10])
-                print(f"|   {name} | Liberia p. 11 two columns in order | | | {LIBERIA_COLUMN in page} | | | |")
+                print(
+                    f"|   {name} | Liberia p. 11 two columns in order | | | {LIBERIA_COLUMN in page} | | | |"
+                )
     print()
     for name, seconds in totals.items():
         print(f"{name}: {seconds:.1f} s for the five files")

@@ -62,14 +62,28 @@ def measure(index_dir: Path, searches: int) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     env.pop("INSIGHT_SEARCH_API_KEY", None)
     code = "import sys\nfrom insight_search.cli import main\nsys.argv = ['insight-search', *sys.argv[1:]]\nmain()\n"
-    argv = [sys.executable, "-c", code, "serve", "--no-build", "--index-dir", str(index_dir), "--port", str(port)]
+    argv = [
+        sys.executable,
+        "-c",
+        code,
+        "serve",
+        "--no-build",
+        "--index-dir",
+        str(index_dir),
+        "--port",
+        str(port),
+    ]
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         while True:
             if proc.poll() is not None:
-                sys.exit(f"the server exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+                sys.exit(
+                    f"the server exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+                )
             try:
                 if httpx.get(base + "/ready", timeout=5).status_code == 200:
                     break
@@ -96,7 +110,9 @@ def measure(index_dir: Path, searches: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/insight-serve-rss"))
     parser.add_argument("--searches", type=int, default=20)
     parser.add_argument("--backends", default="onnx,torch")

@@ -34,9 +34,10 @@ from http_load import queries  # noqa: E402
 from reload_under_load import wait_ready  # noqa: E402
 
 ROUTES = ("/search", "/summarize", "/timeline")
-GENDER = [SHARED / "data" / "uninfo-jwp" / r / "gender.xlsx" for r in (
-    "africa", "arab-states", "asia-pacific", "europe-central-asia", "latin-america-caribbean"
-)]
+GENDER = [
+    SHARED / "data" / "uninfo-jwp" / r / "gender.xlsx"
+    for r in ("africa", "arab-states", "asia-pacific", "europe-central-asia", "latin-america-caribbean")
+]
 
 
 def build(src: Path, index_dir: Path) -> dict:
@@ -45,7 +46,10 @@ def build(src: Path, index_dir: Path) -> dict:
     started = time.perf_counter()
     out = subprocess.run(
         [str(exe), "index", *map(str, GENDER), "--index-dir", str(index_dir), "--json"],
-        env=env, check=True, capture_output=True, text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - started
     report = json.loads(out.stdout)
@@ -108,7 +112,9 @@ def measure(name: str, src: Path, index_dir: Path, args: argparse.Namespace, por
     load_before = os.getloadavg()
     server = subprocess.Popen(
         [str(exe), "serve", "--no-build", "--index-dir", str(index_dir), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -146,8 +152,11 @@ def markdown(result: dict) -> str:
                 f"| {side['side']} | {row['route']} | {lat['p50']:.0f} ms | {lat['p95']:.0f} ms "
                 f"| {row['max_ms']:.0f} ms | {lat['p95'] / search_p95:.1f}x | {row['errors']} |"
             )
-    lines += ["", "| side | 8 clients: summaries/s | p50 | p95 | requests | errors | load before → after |",
-              "|---|---:|---:|---:|---:|---:|---|"]
+    lines += [
+        "",
+        "| side | 8 clients: summaries/s | p50 | p95 | requests | errors | load before → after |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for side in result["sides"]:
         t = side["eight_clients"]
         lat = t["latency_ms"]

@@ -25,7 +25,16 @@ from .conftest import SEED, FakeEmbedder, write_jsonl
 
 runner = CliRunner()
 COMMANDS = [
-    "index", "info", "serve", "mcp", "search", "summarize", "timeline", "mentions", "funding", "indicators"
+    "index",
+    "info",
+    "serve",
+    "mcp",
+    "search",
+    "summarize",
+    "timeline",
+    "mentions",
+    "funding",
+    "indicators",
 ]
 
 

@@ -127,8 +127,18 @@ PAGE = """<!DOCTYPE html>
 </body>
 </html>
 """
-FRAME_TEXT = ("cookies", "Search the portal", "Where we work", "Americas region", "All rights reserved",
-              "tracking script", "navy", "Hidden share", "Share on LinkedIn", "Home")
+FRAME_TEXT = (
+    "cookies",
+    "Search the portal",
+    "Where we work",
+    "Americas region",
+    "All rights reserved",
+    "tracking script",
+    "navy",
+    "Hidden share",
+    "Share on LinkedIn",
+    "Home",
+)
 
 
 def _all_text(doc: Document) -> str:
@@ -355,8 +365,7 @@ def test_html_encoding_from_meta_charset_and_byte_order_mark(tmp_path: Path) -> 
     doc = _one(path)
     assert doc.title == "Género" and doc.passages[0].text == "Política de cuidados, año 2023."
     legacy = body.replace(
-        declared,
-        "<meta http-equiv='Content-Type' content='text/html; charset=ISO-8859-1'>"
+        declared, "<meta http-equiv='Content-Type' content='text/html; charset=ISO-8859-1'>"
     )
     path.write_bytes(legacy.encode("latin-1"))
     assert _one(path).title == "Género"
@@ -429,7 +438,10 @@ def test_index_a_folder_with_a_word_report_and_a_page_then_search(tmp_path: Path
     out = call(searcher, "search", q="Senate approved the general law on the national care system", k=3)
     top = out.results[0]
     assert (top.doc_id, top.section, top.source.kind, top.year) == (
-        "docx:report.docx", "care_systems", "docx", 2023,
+        "docx:report.docx",
+        "care_systems",
+        "docx",
+        2023,
     )
     assert top.text == CARE
     out = call(searcher, "search", q="reform that recognises care as a right", k=3)

@@ -317,7 +317,7 @@ def test_file_of_bad_activities_only_is_refused(tmp_path: Path) -> None:
 
 
 def test_activity_without_any_text_is_named(tmp_path: Path) -> None:
-    empty = '<iati-activity><iati-identifier>XM-9</iati-identifier></iati-activity>'
+    empty = "<iati-activity><iati-identifier>XM-9</iati-identifier></iati-activity>"
     problems: list[UnreadableFile] = []
     path = write(tmp_path, HEAD + empty + activity("XM-1") + "</iati-activities>")
     docs = list(read_file(path, problems.append))
@@ -345,7 +345,6 @@ def test_activities_are_cleared_as_they_stream(tmp_path: Path, monkeypatch: pyte
         held.append(len(roots[0]))
         assert doc.passages
     assert len(held) == 500 and max(held) < 50 and held[-1] == 0
-
 
 
 @pytest.mark.slow

@@ -199,8 +199,9 @@ def test_chunk_pages_span_a_page_break() -> None:
     assert chunk_source(src, passage, 10, 80) == SourceRef("r.pdf", "pdf", page_from=3, page_to=4)
     assert chunk_source(src, passage, 60, 80) == SourceRef("r.pdf", "pdf", page_from=4, page_to=4)
     assert chunk_source(src, Passage("x", "text"), 0, 1) is src  # not a PDF: the document's source
-    one, span = SourceOut.of(SourceRef("r.pdf", "pdf", None, None, 12, 12)), SourceOut.of(
-        SourceRef("r.pdf", "pdf", None, None, 3, 4)
+    one, span = (
+        SourceOut.of(SourceRef("r.pdf", "pdf", None, None, 12, 12)),
+        SourceOut.of(SourceRef("r.pdf", "pdf", None, None, 3, 4)),
     )
     assert (one.page, one.page_from, one.page_to) == (12, None, None)
     assert (span.page, span.page_from, span.page_to) == (None, 3, 4)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from insight_search.models import IndicatorPeriod, IndicatorRecord
 from insight_search.schemas import SourceOut
 
-_VALUE = "A number when the source states one, else its text (e.g. \"Law adopted\"); null when missing"
+_VALUE = 'A number when the source states one, else its text (e.g. "Law adopted"); null when missing'
 
 
 class IndicatorPeriodOut(BaseModel):
@@ -23,9 +23,7 @@ class IndicatorPeriodOut(BaseModel):
 
     @classmethod
     def of(cls, p: IndicatorPeriod) -> IndicatorPeriodOut:
-        return cls(
-            start=p.start, end=p.end, year=p.year, target=p.target, actual=p.actual, comment=p.comment
-        )
+        return cls(start=p.start, end=p.end, year=p.year, target=p.target, actual=p.actual, comment=p.comment)
 
 
 class IndicatorOut(BaseModel):

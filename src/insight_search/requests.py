@@ -222,7 +222,10 @@ def _models(bounds_items: tuple[tuple[str, int], ...]) -> RequestModels:
             examples=["legal frameworks DRR gender"],
         )
         year: int | None = Field(
-            None, ge=YEAR_MIN, le=YEAR_MAX, description="Only indicators with a period covering this year",
+            None,
+            ge=YEAR_MIN,
+            le=YEAR_MAX,
+            description="Only indicators with a period covering this year",
             examples=[2021],
         )
         country: str | None = name(FILTER_HELP["country"], "Albania")

@@ -41,8 +41,13 @@ class SourceOut(BaseModel):
         one = s.page_from if s.page_from is not None and s.page_from == s.page_to else None
         span = None if one is not None else s.page_from  # a span of pages: page_from to page_to
         return cls(
-            path=s.path, kind=s.kind, row=s.row, position=s.position, page=one,
-            page_from=span, page_to=s.page_to if span is not None else None,
+            path=s.path,
+            kind=s.kind,
+            row=s.row,
+            position=s.position,
+            page=one,
+            page_from=span,
+            page_to=s.page_to if span is not None else None,
         )
 
 

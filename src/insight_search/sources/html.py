@@ -51,11 +51,43 @@ _HTML_TAG = re.compile(
 )
 # Dropped wherever they are: not text a reader of the page reads as its content.
 _DROP_TAGS = frozenset(
-    {"script", "style", "noscript", "template", "nav", "aside", "form", "button", "select", "textarea",
-     "input", "label", "svg", "canvas", "iframe", "object", "embed", "dialog", "menu", "head"}
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "nav",
+        "aside",
+        "form",
+        "button",
+        "select",
+        "textarea",
+        "input",
+        "label",
+        "svg",
+        "canvas",
+        "iframe",
+        "object",
+        "embed",
+        "dialog",
+        "menu",
+        "head",
+    }
 )
-_DROP_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "complementary", "menu", "menubar",
-                         "dialog", "alert", "toolbar"})
+_DROP_ROLES = frozenset(
+    {
+        "navigation",
+        "banner",
+        "contentinfo",
+        "search",
+        "complementary",
+        "menu",
+        "menubar",
+        "dialog",
+        "alert",
+        "toolbar",
+    }
+)
 # Class or id words of page furniture (a whole word of the attribute: "cookie-banner", "site_menu").
 _FURNITURE = re.compile(
     r"(?:^|[\s_-])(?:cookies?|breadcrumbs?|skip-link|share|social|menu|navbar|sidebar|newsletter|"
@@ -66,17 +98,58 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 # Elements that end the text before them and start a new paragraph.
 _BLOCKS = frozenset(
-    {"p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre",
-     "figure", "figcaption", "address", "details", "summary", "header", "footer", "hr", "br", "body",
-     "center", "fieldset", "caption", "tr", "td", "th"}
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "blockquote",
+        "pre",
+        "figure",
+        "figcaption",
+        "address",
+        "details",
+        "summary",
+        "header",
+        "footer",
+        "hr",
+        "br",
+        "body",
+        "center",
+        "fieldset",
+        "caption",
+        "tr",
+        "td",
+        "th",
+    }
 )
 _LINK_LISTS = frozenset({"ul", "ol", "div", "section", "p"})
 _LINK_SHARE = 0.6  # a list or block whose text is at least this share link text (and 3 links) is a menu
 # Meta dates, best first: when the page was published, then when it was made or changed.
 _DATE_META = (
-    "citation_publication_date", "dc.date.issued", "dcterms.issued", "article:published_time",
-    "datepublished", "publication_date", "pubdate", "date", "dc.date", "dcterms.date", "dcterms.created",
-    "dc.date.created", "citation_date", "article:modified_time", "og:updated_time", "dcterms.modified",
+    "citation_publication_date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "article:published_time",
+    "datepublished",
+    "publication_date",
+    "pubdate",
+    "date",
+    "dc.date",
+    "dcterms.date",
+    "dcterms.created",
+    "dc.date.created",
+    "citation_date",
+    "article:modified_time",
+    "og:updated_time",
+    "dcterms.modified",
     "last-modified",
 )
 

@@ -170,9 +170,7 @@ def activity_document(activity: Element, path: Path, position: int, file_lang: s
         raise MalformedActivity(f"{identifier}: {type(exc).__name__}: {exc}") from exc
 
 
-def _document(
-    activity: Element, doc_id: str, path: Path, position: int, file_lang: str | None
-) -> Document:
+def _document(activity: Element, doc_id: str, path: Path, position: int, file_lang: str | None) -> Document:
     lang = lang_of(activity, file_lang)
     source = SourceRef(path=str(path), kind=KIND, position=position)
     reporting = activity.find("reporting-org")

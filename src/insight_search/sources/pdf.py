@@ -44,9 +44,7 @@ KIND = "pdf"
 EXTENSIONS = frozenset({".pdf"})
 YEAR_PAGES = 4  # the pages where the results year and the cover date are looked for
 
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _COVER_DATE = re.compile(rf"\b(?:\d{{1,2}}\s+)?(?:{_MONTHS})\s+((?:19|20)\d\d)\b", re.IGNORECASE)
 _RESULTS_YEAR = re.compile(
     r"\bresults?\s+(?:achieved\s+)?(?:for|in|of)\s+(?:the\s+year\s+)?((?:19|20)\d\d)\b", re.IGNORECASE
