@@ -33,7 +33,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(embedding, "make_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr(embedding, "make_embedder", lambda settings, index_model_id=None: FakeEmbedder())
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = need_shared("data", "iati", "unwomen-activities.xml")
     target = tmp_path_factory.mktemp("unwomen-iati") / "index"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embedding, "make_embedder", lambda settings: FakeEmbedder())
+        patch.setattr(embedding, "make_embedder", lambda settings, index_model_id=None: FakeEmbedder())
         result = runner.invoke(app, ["index", str(source), "--index-dir", str(target)])
     assert result.exit_code == 0, result.output
     assert "Indexed 13 documents" in result.output
@@ -37,7 +37,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_cli_finds_the_albania_drr_indicator_with_baseline_and_target(
     index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(embedding, "make_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr(embedding, "make_embedder", lambda settings, index_model_id=None: FakeEmbedder())
     query = ["indicators", "legal and policy frameworks DRR", "--country", "Albania"]
     result = runner.invoke(app, [*query, "--index-dir", str(index_dir)])
     assert result.exit_code == 0, result.output

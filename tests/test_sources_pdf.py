@@ -302,7 +302,7 @@ def test_search_care_systems_over_the_five_pdfs(
                 )
     top = hits[0].chunk.source
     shown = f"p. {top.page_from}" if top.page_from == top.page_to else f"pp. {top.page_from}–{top.page_to}"
-    monkeypatch.setattr(embedding, "make_embedder", lambda settings: fake_embedder)
+    monkeypatch.setattr(embedding, "make_embedder", lambda settings, index_model_id=None: fake_embedder)
     args = ["search", "care systems", "-k", "1", "--index-dir", str(settings.index_dir)]
     out = CliRunner().invoke(cli_app, args)
     assert out.exit_code == 0 and shown in out.output, out.output
