@@ -14,6 +14,7 @@ A reader is a module with:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import re
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 Warn = Callable[[UnreadableFile], None]
 
 SNIFF_BYTES = 8192
+# Metadata written beside a document (``page.txt.meta.json``) is read by that document's reader.
+SIDECAR_SUFFIX = ".meta.json"
 TITLE_MAX_CHARS = 150
 # Cell and field values that mean "nothing here".
 PLACEHOLDERS = frozenset({"-", "na", "n/a", "none", "null", "nil"})
@@ -48,6 +51,23 @@ class Reader(Protocol):
     def sniff(self, path: Path, head: bytes) -> bool: ...
 
     def read(self, path: Path, warn: Warn, *, root: Path | None = None) -> Iterator[Document]: ...
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    """The metadata written beside a file (``report.pdf.meta.json``, else ``report.meta.json``); {} when
+    there is none. UnreadableFile when it is not a JSON object."""
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    if not sidecar.exists():
+        sidecar = path.with_suffix(SIDECAR_SUFFIX)
+    if not sidecar.exists():
+        return {}
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadableFile(sidecar, f"invalid metadata sidecar: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UnreadableFile(sidecar, "metadata sidecar must hold a JSON object")
+    return data
 
 
 def default_warn(problem: UnreadableFile) -> None:

@@ -24,8 +24,16 @@ from typing import Any
 
 from insight_search.errors import UnreadableFile
 from insight_search.models import Document
-from insight_search.sources.common import Warn, clean_text, doc_name, extension, read_head, short_error
-from insight_search.sources.headed_text import Block, DocumentInfo, headed_document, read_sidecar, table_rows
+from insight_search.sources.common import (
+    Warn,
+    clean_text,
+    doc_name,
+    extension,
+    read_head,
+    read_sidecar,
+    short_error,
+)
+from insight_search.sources.headed_text import Block, DocumentInfo, headed_document, table_rows
 
 KIND = "docx"
 EXTENSIONS = frozenset({".docx"})

@@ -14,7 +14,6 @@ so they are searchable but never quoted in a summary.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +23,13 @@ from insight_search.errors import UnreadableFile
 from insight_search.models import Document, Passage, Section, SourceRef
 from insight_search.sources.common import clean_text, date_year, parse_year, short_title, split_names
 from insight_search.sources.countries import detect_country
-from insight_search.sources.markdown import _single_year, _slug
+from insight_search.sources.markdown import heading_slug, single_year
 from insight_search.text import clean_whitespace
 
 # Paragraphs of one section are merged into one passage while it stays under this many words (about a chunk).
 MERGE_WORDS = 100
 # A table's first row is its header when each of its cells is at most this many words.
 HEADER_CELL_WORDS = 8
-SIDECAR_SUFFIX = ".meta.json"
 # The country a document is about is looked for in its first this many characters (a report says it early).
 COUNTRY_CHARS = 50_000
 
@@ -101,7 +99,7 @@ def section_passages(blocks: Iterable[Block], *, merge_words: int = MERGE_WORDS)
             passages.append(
                 Passage(
                     text="\n".join(lines),
-                    section=_slug(heading) if heading else Section.TEXT,
+                    section=heading_slug(heading) if heading else Section.TEXT,
                     year=year,
                     label=heading,
                     composed=in_table,
@@ -119,7 +117,7 @@ def section_passages(blocks: Iterable[Block], *, merge_words: int = MERGE_WORDS)
             for level in [lv for lv in headings if lv >= block.level]:
                 del headings[level]
             above = [headings[lv][1] for lv in sorted(headings) if headings[lv][1] is not None]
-            heading, year = text, _single_year(text) or (above[-1] if above else None)
+            heading, year = text, single_year(text) or (above[-1] if above else None)
             headings[block.level] = (heading, year)
             continue
         size = len(text.split())
@@ -140,23 +138,6 @@ def first_heading(blocks: Iterable[Block]) -> str | None:
         if block.level is not None and text and (best is None or block.level < best[0]):
             best = (block.level, text)
     return best[1] if best else None
-
-
-def read_sidecar(path: Path) -> dict[str, Any]:
-    """The metadata written beside a file (``report.docx.meta.json``, else ``report.meta.json``); {} when
-    there is none. UnreadableFile when it is not a JSON object."""
-    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-    if not sidecar.exists():
-        sidecar = path.with_suffix(SIDECAR_SUFFIX)
-    if not sidecar.exists():
-        return {}
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnreadableFile(sidecar, f"invalid metadata sidecar: {exc}") from exc
-    if not isinstance(data, dict):
-        raise UnreadableFile(sidecar, "metadata sidecar must hold a JSON object")
-    return data
 
 
 def headed_document(

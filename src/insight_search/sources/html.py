@@ -34,9 +34,10 @@ from insight_search.sources.common import (
     doc_name,
     extension,
     read_bytes,
+    read_sidecar,
     short_error,
 )
-from insight_search.sources.headed_text import Block, DocumentInfo, headed_document, read_sidecar, table_rows
+from insight_search.sources.headed_text import Block, DocumentInfo, headed_document, table_rows
 from insight_search.text import clean_whitespace
 
 KIND = "html"

@@ -68,8 +68,8 @@ def markdown_document(text: str, *, path: Path, name: str) -> Document:
         passages.append(
             Passage(
                 text=body,
-                section=_slug(section_heading) if section_heading else Section.TEXT,
-                year=_single_year(section_heading) if section_heading else None,
+                section=heading_slug(section_heading) if section_heading else Section.TEXT,
+                year=single_year(section_heading) if section_heading else None,
                 label=section_heading,
             )
         )
@@ -122,11 +122,11 @@ def _markdown_body(lines: list[str]) -> str:
 _SECTIONS = {s.value: s for s in Section}
 
 
-def _slug(heading: str) -> str:
+def heading_slug(heading: str) -> str:
     known = _SECTIONS.get(_SLUG.sub("_", _YEAR.sub(" ", heading).casefold()).strip("_"))
     return known or _SLUG.sub("_", heading.casefold()).strip("_")[:60] or Section.TEXT
 
 
-def _single_year(text: str) -> int | None:
+def single_year(text: str) -> int | None:
     years = set(_YEAR.findall(text))
     return int(years.pop()) if len(years) == 1 else None

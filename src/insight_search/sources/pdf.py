@@ -18,7 +18,6 @@ one that needs a password and a file named .pdf that is not a PDF.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -32,11 +31,12 @@ from insight_search.sources.common import (
     doc_name,
     extension,
     parse_year,
+    read_sidecar,
     short_title,
     split_names,
 )
 from insight_search.sources.countries import detect_country
-from insight_search.sources.markdown import _slug as heading_section
+from insight_search.sources.markdown import heading_slug as heading_section
 from insight_search.sources.pdf_lines import PDF_MAGIC, Page, open_pdf, read_pages
 from insight_search.sources.pdf_paragraphs import Block, block_text, blocks, body_lines, vocabulary
 
@@ -70,7 +70,7 @@ def read(path: Path, warn: Warn, *, root: Path | None = None) -> Iterator[Docume
 
 def read_pdf(path: Path, *, name: str | None = None) -> Document:
     """The document of one PDF file; ``name`` (default: the file name) makes the doc_id ``pdf:<name>``."""
-    sidecar = _read_sidecar(path)
+    sidecar = read_sidecar(path)
     doc = open_pdf(path)
     try:
         pages = list(read_pages(doc))
@@ -161,19 +161,3 @@ def _title(parts: Sequence[Block], words: Any) -> str | None:
         if len(text.split()) >= _TITLE_MIN_WORDS and (best is None or size > best[0]):
             best = (size, text)
     return best[1] if best else None
-
-
-def _read_sidecar(path: Path) -> dict[str, Any]:
-    """``<file>.meta.json`` (or ``<stem>.meta.json``) beside the PDF, as the outcome-page reader reads it."""
-    sidecar = path.with_name(path.name + ".meta.json")
-    if not sidecar.exists():
-        sidecar = path.with_suffix(".meta.json")
-    if not sidecar.exists():
-        return {}
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnreadableFile(sidecar, f"invalid metadata sidecar: {exc}") from exc
-    if not isinstance(data, dict):
-        raise UnreadableFile(sidecar, "metadata sidecar must hold a JSON object")
-    return data

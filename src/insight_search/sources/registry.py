@@ -31,7 +31,7 @@ from insight_search.sources import (
     uninfo_xlsx,
     unwomen_page,
 )
-from insight_search.sources.common import Reader, Warn, default_warn, extension, read_head
+from insight_search.sources.common import SIDECAR_SUFFIX, Reader, Warn, default_warn, extension, read_head
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,6 @@ READERS: tuple[Reader, ...] = (
     plain,
 )
 SUPPORTED_EXTENSIONS = frozenset().union(*(reader.EXTENSIONS for reader in READERS))
-# Metadata written beside a document (``page.txt.meta.json``) is read by that document's reader.
-SIDECAR_SUFFIX = ".meta.json"
 
 
 def is_sidecar(path: Path) -> bool:

@@ -27,7 +27,6 @@ is given) and a progress-note part (:func:`looks_like_outcome_page`).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -43,6 +42,7 @@ from insight_search.sources.common import (
     distinct,
     extension,
     read_bytes,
+    read_sidecar,
     read_text_file,
     split_names,
 )
@@ -115,22 +115,7 @@ def read(path: Path, warn: Warn, *, root: Path | None = None) -> Iterator[Docume
 
 def read_unwomen_page(path: Path) -> Iterator[Document]:
     text = read_text_file(path)
-    yield parse_unwomen_page(text, path=path, sidecar=_read_sidecar(path))
-
-
-def _read_sidecar(path: Path) -> dict[str, Any]:
-    sidecar = path.with_name(path.name + ".meta.json")
-    if not sidecar.exists():
-        sidecar = path.with_suffix(".meta.json")
-    if not sidecar.exists():
-        return {}
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnreadableFile(sidecar, f"invalid metadata sidecar: {exc}") from exc
-    if not isinstance(data, dict):
-        raise UnreadableFile(sidecar, "metadata sidecar must hold a JSON object")
-    return data
+    yield parse_unwomen_page(text, path=path, sidecar=read_sidecar(path))
 
 
 def _unglue(line: str) -> str:
