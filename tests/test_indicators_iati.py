@@ -62,3 +62,39 @@ def test_api_types_the_values(index_dir: Path) -> None:
         assert period["target"] == 1
         every = client.get("/indicators", params={"limit": 1000}).json()
         assert every["total"] == 141  # the file's indicators (../shared/README.md)
+
+
+def test_an_outcome_page_and_the_activity_its_sidecar_names_are_one_outcome(tmp_path: Path) -> None:
+    """The sample page, given a sidecar naming the Albania activity, indexed beside the UN Women IATI file: a
+    timeline of the page's own words (filtered to the page's file) carries the activity's indicator lines;
+    without the sidecar it carries none."""
+    from insight_search.indexer import build_index
+    from insight_search.search import open_searcher
+
+    from .conftest import SEED, service_for
+
+    albania = "XM-DAC-41146-ALB_D_4.1"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "page.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    (corpus / "page.txt.meta.json").write_text(f'{{"iati_identifier": "{albania}"}}', encoding="utf-8")
+    (corpus / "unwomen.xml").write_bytes(need_shared("data", "iati", "unwomen-activities.xml").read_bytes())
+    settings = Settings(index_dir=tmp_path / "index")
+    embedder = FakeEmbedder()
+    build_index([corpus], settings, embedder)
+    service = service_for(open_searcher(settings, embedder))
+
+    timeline = service.run("timeline", {"q": "comprehensive care system Monterrey", "source": "page.txt"})
+    by_year = {y.year: y for y in timeline.years}
+    assert 2021 in by_year
+    assert any(line.title.startswith(DRR) for line in by_year[2021].indicators)
+    unlinked = tmp_path / "unlinked"
+    unlinked.mkdir()
+    (unlinked / "page.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    (unlinked / "unwomen.xml").write_bytes((corpus / "unwomen.xml").read_bytes())
+    other = Settings(index_dir=tmp_path / "index2")
+    build_index([unlinked], other, embedder)
+    plain = service_for(open_searcher(other, embedder)).run(
+        "timeline", {"q": "comprehensive care system Monterrey", "source": "page.txt"}
+    )
+    assert plain.years and not any(y.indicators for y in plain.years)

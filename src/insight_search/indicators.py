@@ -15,7 +15,8 @@ year its target and actual are for)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from insight_search.models import (
     IndicatorLine,
@@ -27,6 +28,14 @@ from insight_search.models import (
 from insight_search.text import same_name, words
 
 TIMELINE_LINES_PER_YEAR = 10  # indicator lines a timeline year shows at most (best matching documents first)
+
+
+def linked_ids(metadata: Mapping[str, Any]) -> list[str]:
+    """The IATI activity a document is the same outcome as: an outcome page whose metadata sidecar names it
+    (``iati_identifier``, the key an IATI activity carries with its own id). A query's timeline shows the
+    indicators of that activity beside the page's progress notes."""
+    linked = metadata.get("iati_identifier")
+    return [linked] if isinstance(linked, str) and linked else []
 
 
 def _date_year(date: str | None) -> int | None:

@@ -220,12 +220,15 @@ class Service:
         searcher: Searcher, rows: Sequence[int], years: tuple[TimelineYear, ...]
     ) -> tuple[TimelineYear, ...]:
         """``years`` (TimelineYear) each with the lines of its indicator periods: of the indicators of the
-        documents whose passages matched (``rows``, best first), placed at the period's year
+        documents whose passages matched (``rows``, best first; an outcome page brings those of the IATI
+        activity its sidecar names, ``indicators.linked_ids``), placed at the period's year
         (``indicators.timeline_lines``). Only years the timeline has get lines."""
         if not years or not searcher.data.indicators:
             return years
         documents = searcher.data.documents
-        doc_ids = dict.fromkeys(searcher.chunks[i].doc_id for i in rows)
+        linked = indicator_records.linked_ids
+        chunks = (searcher.chunks[i] for i in rows)
+        doc_ids = dict.fromkeys(d for c in chunks for d in (c.doc_id, *linked(c.metadata)))
         records = (r for d in doc_ids if d in documents for r in documents[d].indicators)
         lines = indicator_records.timeline_lines(records, (y.year for y in years))
         return tuple(dataclasses.replace(y, indicators=lines.get(y.year, ())) for y in years)
