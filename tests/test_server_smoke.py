@@ -103,7 +103,7 @@ def test_serve_mounts_the_mcp_tools(server: str) -> None:
                 return [t.name for t in tools.tools], result.structured_content or {}
 
     names, summary = anyio.run(call)
-    assert {"search", "summarize", "timeline", "mentions", "funding"} == set(names)
+    assert {"search", "summarize", "timeline", "mentions", "funding", "indicators"} == set(names)
     assert 1 <= len(summary["sentences"]) <= 3
     expected = httpx.get(
         server + "/summarize", params={"q": "care system legislation", "max_sentences": 3}
