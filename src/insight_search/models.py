@@ -94,6 +94,7 @@ class Passage:
     label: str | None = None  # the reader's own label, e.g. "2023 Narrative" or "Output 5.1.3"
     composed: bool = False  # the reader wrote this text from fields (a funding-table row, a partner list)
     pages: tuple[tuple[int, int], ...] = ()  # (offset, page): where each PDF page's text starts in ``text``
+    language: str | None = None  # ISO 639-1 ("en", "es"): stated by the source, else detected (issue 13)
 
 
 # The kinds of money a FundingRecord states: an outcome page's partner contribution, UN INFO's yearly
@@ -232,6 +233,7 @@ class Chunk:
     outcome: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     composed: bool = False  # from a composed passage (see :class:`Passage`): not the source's own words
+    language: str | None = None  # the passage's language, ISO 639-1 (issue 13)
 
     @property
     def years(self) -> range:
@@ -267,6 +269,7 @@ class Facets:
     countries: Mapping[str, int]
     agencies: Mapping[str, int]
     themes: Mapping[str, int] = field(default_factory=dict)
+    languages: Mapping[str, int] = field(default_factory=dict)  # ISO 639-1 code -> count (issue 13)
 
 
 @dataclass(frozen=True)
@@ -343,6 +346,7 @@ class Filters:
     section: str | None = None
     source: str | None = None  # a reader kind ("uninfo-xlsx"...) or a part of the file path
     doc_id: str | None = None
+    language: str | None = None  # ISO 639-1 code of the passage's language, exact ("es")
 
     def is_empty(self) -> bool:
         return all(v is None for v in asdict(self).values())
