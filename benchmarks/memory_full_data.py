@@ -117,7 +117,8 @@ def child(fraction: float, embedder_name: str, index_dir: Path, flat_max: int) -
         embedder.embed_batch(["warm up"])  # loads the model: part of the floor
     floor = rss_mb()
     sampler = Sampler()
-    logger = logging.getLogger("insight_search.store")
+    # "writing index version" comes from version_writer (store.py logged it before the writer was split out)
+    logger = logging.getLogger("insight_search")
     logger.setLevel(logging.INFO)
     logger.addHandler(PhaseHandler(sampler))
     sampler.start()

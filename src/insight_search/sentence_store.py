@@ -147,7 +147,9 @@ class SentenceStore:
     def lookup(self, chunks: Sequence[Chunk], rows: Sequence[int]) -> SentenceLookup:
         """A lookup of the sentences of ``chunks`` (the chunk objects of the index at ``rows``, one each);
         None for any other chunk."""
-        row_of = {id(chunk): int(row) for chunk, row in zip(chunks, rows, strict=True)}
+        if len(chunks) != len(rows):
+            raise ValueError(f"{len(chunks)} chunks at {len(rows)} rows")
+        row_of = dict(zip(map(id, chunks), map(int, rows), strict=True))  # a timeline passes thousands
 
         def find(chunk: Chunk) -> StoredSentences | None:
             row = row_of.get(id(chunk))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import numpy as np
 from pydantic import BaseModel
 
 from insight_search import funding as funding_records
@@ -26,7 +27,7 @@ from insight_search.cursor import cursor_secret, decode_cursor, encode_cursor, r
 from insight_search.errors import InsightSearchError, InvalidRequest, NotFound
 from insight_search.funding_schemas import FundingOut
 from insight_search.indicator_schemas import IndicatorsOut
-from insight_search.models import Chunk, Query, Timeline, TimelineYear
+from insight_search.models import Chunk, Query, Section, Timeline, TimelineYear
 from insight_search.paths import display_path
 from insight_search.requests import RequestModels, parse, request_models
 from insight_search.schemas import (
@@ -200,8 +201,14 @@ class Service:
         searcher = self.index.searcher
         filters = req.filters()
         vector = searcher.embedder.embed_batch([req.q.strip()])[0]  # the search's and the timeline's
-        rows = searcher.matching_candidates(Query(req.q, filters=filters), vector).ids.tolist()
-        matches = [searcher.chunks[i] for i in rows]
+        found = searcher.matching_candidates(Query(req.q, filters=filters), vector).ids
+        rows = found.tolist()
+        matches = list(map(searcher.chunks.__getitem__, rows))
+        # The spans from the filter columns (a query may match thousands of passages); only progress notes
+        # are quoted, so only theirs are looked up in the sentence store.
+        columns = searcher.columns
+        notes = np.isin(found, columns.rows("section", Section.PROGRESS_NOTE))
+        quotable = np.flatnonzero(notes).tolist()
         timeline = summaries.timeline(
             req.q.strip(),
             matches,
@@ -210,8 +217,9 @@ class Service:
             sentences_per_year=req.sentences_per_year,
             first_year=filters.year if filters.year is not None else filters.year_from,
             last_year=filters.year if filters.year is not None else filters.year_to,
-            sentences=_stored_sentences(searcher, matches, rows),
+            sentences=_stored_sentences(searcher, [matches[i] for i in quotable], found[notes].tolist()),
             query_vector=vector,
+            spans=(columns.years[found], columns.year_ends[found], notes),
         )
         return Timeline(query=req.q, years=self._with_indicators(searcher, rows, timeline.years))
 

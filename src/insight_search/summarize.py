@@ -16,7 +16,7 @@ a passage the lookup does not know is split and embedded here. The query's vecto
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -191,6 +191,15 @@ def year_status(
     return statuses.most_common(1)[0][0] if statuses else None
 
 
+def _spans(chunks: Sequence[Chunk]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First year (-1 without one), last year and "is a progress note" of each chunk, as arrays."""
+    n = len(chunks)
+    starts = np.fromiter((-1 if c.year is None else c.year for c in chunks), np.int64, n)
+    stated_ends = np.fromiter((-1 if c.year_end is None else c.year_end for c in chunks), np.int64, n)
+    ends = np.where(starts >= 0, np.maximum(starts, stated_ends), -1)
+    return starts, ends, np.fromiter((c.section == Section.PROGRESS_NOTE for c in chunks), bool, n)
+
+
 def timeline(
     query_text: str,
     matches: Sequence[Chunk],
@@ -204,6 +213,7 @@ def timeline(
     last_year: int | None = None,
     sentences: SentenceLookup | None = None,
     query_vector: np.ndarray | None = None,
+    spans: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Timeline:
     """Per year with evidence, ascending: what matches, the stated status, a short cited summary.
 
@@ -213,20 +223,32 @@ def timeline(
     year); the other passages covering it (a project running that year) are listed as ``active``, at most
     ``active_per_year``, never quoted. ``document_chunks``: every chunk of some documents, by document id
     (where a year's status is looked up when its matching notes state none). ``sentences``,
-    ``query_vector``: see :func:`summarize_chunks` (the query is embedded once for all years)."""
-    by_year: dict[int, list[Chunk]] = defaultdict(list)
-    for chunk in matches:
-        for year in chunk.years:
-            if (first_year is None or year >= first_year) and (last_year is None or year <= last_year):
-                by_year[year].append(chunk)
+    ``query_vector``: see :func:`summarize_chunks` (the query is embedded once for all years). ``spans``:
+    per match, its first year (-1 without one), its last year and whether its section is a progress note,
+    when the caller has them as columns (``FilterColumns``); else they are read from the chunks."""
+    # A timeline query can match thousands of passages: their spans go into arrays once, and each year
+    # takes its notes and the first of its other passages with a mask (in the order of ``matches``).
+    if spans is None:
+        spans = _spans(matches)
+    starts, ends, sections = spans
+    yearly_note = sections & (starts == ends)
+    dated = starts >= 0
+    first, last = 0, -1  # no year at all: no timeline year
+    if dated.any():
+        first = max(int(starts[dated].min()), first_year if first_year is not None else -(10**9))
+        last = min(int(ends[dated].max()), last_year if last_year is not None else 10**9)
     years = []
     text = query_text.strip()
-    if query_vector is None and any(is_progress_note(c, y) for y, cs in by_year.items() for c in cs):
-        query_vector = embedder.embed_batch([text])[0]
-    for year in sorted(by_year):
-        chunks = by_year[year]
-        notes = [c for c in chunks if is_progress_note(c, year)]
-        others = [c for c in chunks if not is_progress_note(c, year)]
+    for year in range(first, last + 1):
+        covers = dated & (starts <= year) & (ends >= year)
+        count = int(np.count_nonzero(covers))
+        if not count:
+            continue
+        is_note = covers & yearly_note & (starts == year)
+        notes = [matches[i] for i in np.flatnonzero(is_note).tolist()]
+        others = [matches[i] for i in np.flatnonzero(covers & ~is_note)[:active_per_year].tolist()]
+        if query_vector is None and notes:
+            query_vector = embedder.embed_batch([text])[0]
         chosen = summarize_chunks(
             text,
             notes[:evidence_per_year],
@@ -238,11 +260,11 @@ def timeline(
         years.append(
             TimelineYear(
                 year=year,
-                count=len(chunks),
+                count=count,
                 status=year_status(notes, year, document_chunks),
                 sentences=chosen,
                 progress_notes=len(notes),
-                active=tuple(others[:active_per_year]),
+                active=tuple(others),
             )
         )
     return Timeline(query=query_text, years=tuple(years))
