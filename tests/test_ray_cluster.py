@@ -189,6 +189,9 @@ def test_two_replicas_follow_a_rebuild_without_a_failed_request(cluster, tmp_pat
         threads = [threading.Thread(target=client) for _ in range(3)]
         for t in threads:
             t.start()
+        started = time.monotonic()
+        while len(seen) < 6 and time.monotonic() - started < 60:  # the clients are answered: then rebuild
+            time.sleep(0.1)
         write_jsonl(folder / "n.jsonl", [{"id": "n1", "text": "Water and sanitation in Kenya, with care."}])
         build_index([folder], settings, FakeEmbedder())
         assert store.current_version(settings.index_dir) != first
