@@ -3,7 +3,7 @@ and /search throughput from one and two Ray Serve replicas, side by side in one 
 
     python benchmarks/ray_build.py [--files F...] [--seconds 20] [--clients 8] [--skip-serve]
 
-Default load: three UN INFO exports of ../shared/data/uninfo-jwp/arab-states (poverty, crime, digital:
+Default load: three UN INFO exports of ../shared/data/uninfo-jwp/arab-states (governance, work, gender:
 about 1,200 chunks). Every build starts with an empty index folder and embedding cache, so each embeds
 everything (chunks and the sentences stored for summaries). Nodes are ``ray.cluster_utils.Cluster`` nodes
 on this one machine: a head with no CPU (the driver, the proxy) and one or two worker nodes of one CPU each,
@@ -35,7 +35,7 @@ from insight_search.indexer import build_index  # noqa: E402
 
 DEFAULT_FILES = [
     SHARED / "data" / "uninfo-jwp" / "arab-states" / name
-    for name in ("poverty.xlsx", "crime.xlsx", "digital.xlsx")
+    for name in ("governance.xlsx", "work.xlsx", "gender.xlsx")
 ]
 ACTOR_CPUS = 0.75  # one actor a one-CPU node; a quarter of a CPU kept for reading files
 

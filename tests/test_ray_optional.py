@@ -5,9 +5,11 @@ install."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -52,3 +54,24 @@ def test_without_ray_installed_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if absent: `import ray` raises ImportError
     with pytest.raises(cluster.ClusterError, match=r"pip install 'insight-search\[ray\]'"):
         cluster.import_ray()
+
+
+def test_serve_on_ray_without_an_index_says_so_before_connecting(tmp_path):
+    from insight_search.config import Settings
+    from insight_search.distributed.serve import serve_on_ray
+    from insight_search.errors import IndexNotFound
+
+    with pytest.raises(IndexNotFound, match="no index in"):
+        serve_on_ray(Settings(index_dir=tmp_path / "none"), "auto", 2)
+
+
+def test_an_address_nobody_listens_on_is_one_line_at_once():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    started = time.monotonic()
+    with pytest.raises(cluster.ClusterError, match="cannot reach the Ray cluster at '127.0.0.1:") as failed:
+        cluster.check_reachable(f"127.0.0.1:{port}")
+    assert time.monotonic() - started < 5 and "\n" not in str(failed.value)
+    with pytest.raises(cluster.ClusterError, match="expected auto, local or host:port"):
+        cluster.check_reachable("nowhere")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -15,6 +16,7 @@ from insight_search.errors import InsightSearchError
 logger = logging.getLogger(__name__)
 
 LOCAL = "local"
+CONNECT_TIMEOUT_S = 10.0  # a head that does not answer in this time is not there (Ray retries for minutes)
 INSTALL_HINT = "pip install 'insight-search[ray]'"
 
 
@@ -40,6 +42,7 @@ def connected(address: str, **local_options: Any) -> Iterator[ModuleType]:
     if ray.is_initialized():
         yield ray
         return
+    check_reachable(address)
     options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     try:
         if address == LOCAL:
@@ -53,6 +56,24 @@ def connected(address: str, **local_options: Any) -> Iterator[ModuleType]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """ClusterError at once when ``address`` is a ``host:port`` (or ``ray://host:port``) nobody listens on
+    (``auto`` and ``local`` are left to Ray)."""
+    if address in (LOCAL, "auto"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"--ray {address!r}: expected auto, local or host:port")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise ClusterError(
+            f"cannot reach the Ray cluster at {address!r}: {exc.strerror or exc} (is `ray start --head` "
+            "running there?)"
+        ) from exc
 
 
 def describe_failure(exc: BaseException) -> str:
