@@ -135,6 +135,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--skip-serve", action="store_true")
+    parser.add_argument(
+        "--serve-only",
+        type=Path,
+        nargs="*",
+        help="only the serving runs, over a local build (2 threads) of these files",
+    )
     args = parser.parse_args()
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ["PYTHONPATH"] = os.pathsep.join(
@@ -143,6 +149,23 @@ def main() -> None:
     small = [ROOT / "corpus"]
     work = Path(tempfile.mkdtemp(prefix="ray-bench-"))
     builds = []
+    if args.serve_only:
+        try:
+            builds.append(local_build(args.serve_only, work, 2, "local-2"))
+            serving = serve_runs(work / "local-2", [1, 2], args.seconds, args.clients)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        write_result(
+            "ray_serve",
+            {
+                "machine": machine(),
+                "files": [str(f) for f in args.serve_only],
+                "index": builds,
+                "serving": serving,
+            },
+        )
+        print_tables([], serving)
+        return
     try:
         for threads in (1, 2):
             builds.append(local_build(args.files, work, threads, f"local-{threads}"))
@@ -162,6 +185,10 @@ def main() -> None:
         "serving": serving,
     }
     write_result("ray_build", result)
+    print_tables(builds, serving)
+
+
+def print_tables(builds: list[dict], serving: list[dict]) -> None:
     print("| build | chunks | seconds | chunks/s | load average |")
     print("|---|---|---|---|---|")
     for b in builds:

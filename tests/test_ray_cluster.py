@@ -147,10 +147,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_two_replicas_follow_a_rebuild_without_a_failed_request(cluster, tmp_path):
+def test_two_replicas_follow_a_rebuild_without_a_failed_request(cluster, tmp_path, real_embedder):
     import httpx
 
-    from insight_search.api.app import create_app
     from insight_search.distributed.serve import start_replicas, stop_replicas
 
     folder = tmp_path / "corpus"
@@ -161,13 +160,11 @@ def test_two_replicas_follow_a_rebuild_without_a_failed_request(cluster, tmp_pat
         index_reload_seconds=0.5,
         rate_limit_per_minute=0,
     )
-    build_index([folder], settings, FakeEmbedder())
+    build_index([folder], settings, real_embedder)
     first = store.current_version(settings.index_dir)
 
-    def builder():
-        return create_app(settings, embedder=FakeEmbedder())
-
-    url = start_replicas(settings, 2, app_builder=builder, replica_cpus=0.25, proxy_location="HeadOnly")
+    # The replicas as `serve --ray` makes them: the app over the index folder, the default model.
+    url = start_replicas(settings, 2, replica_cpus=0.25, proxy_location="HeadOnly")
     errors: list[str] = []
     seen: list[str] = []
     stop = threading.Event()
@@ -193,7 +190,7 @@ def test_two_replicas_follow_a_rebuild_without_a_failed_request(cluster, tmp_pat
         while len(seen) < 6 and time.monotonic() - started < 60:  # the clients are answered: then rebuild
             time.sleep(0.1)
         write_jsonl(folder / "n.jsonl", [{"id": "n1", "text": "Water and sanitation in Kenya, with care."}])
-        build_index([folder], settings, FakeEmbedder())
+        build_index([folder], settings, real_embedder)
         assert store.current_version(settings.index_dir) != first
         # Every replica serves the new version: 40 answers in a row (spread over both replicas by Serve's
         # router) all from it.

@@ -11,7 +11,6 @@ while a build writes the next version never see half of one.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from insight_search.errors import IndexNotFound
 
 logger = logging.getLogger(__name__)
 
-AppBuilder = Callable[[], Any]  # () -> an ASGI app, called on each replica
+AppBuilder = Callable[[], Any]  # () -> an ASGI app, called on each replica (a function, not a partial)
 APP_NAME = "insight-search"
 REPLICA_CPUS = 1.0
 
@@ -57,7 +56,12 @@ def start_replicas(
     ray = import_ray()
     from ray import serve
 
-    builder = app_builder or functools.partial(build_app, settings)
+    def default_builder() -> Any:
+        return build_app(settings)
+
+    # A plain function: Ray Serve calls a function to build the app, and takes any other callable (a
+    # functools.partial too) for the ASGI app itself.
+    builder = app_builder or default_builder
     deployment = serve.deployment(
         name=APP_NAME, num_replicas=replicas, ray_actor_options={"num_cpus": replica_cpus}
     )(serve.ingress(builder)(_Replica))
