@@ -4,7 +4,7 @@ and /search throughput from one and two Ray Serve replicas, side by side in one 
     python benchmarks/ray_build.py [--files F...] [--seconds 20] [--clients 8] [--skip-serve]
 
 Default load: three UN INFO exports of ../shared/data/uninfo-jwp/arab-states (governance, work, gender:
-about 1,200 chunks). Every build starts with an empty index folder and embedding cache, so each embeds
+2,858 chunks). Every build starts with an empty index folder and embedding cache, so each embeds
 everything (chunks and the sentences stored for summaries). Nodes are ``ray.cluster_utils.Cluster`` nodes
 on this one machine: a head with no CPU (the driver, the proxy) and one or two worker nodes of one CPU each,
 each running one embedding actor of one thread; the local builds run one thread and two. The numbers are
