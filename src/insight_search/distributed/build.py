@@ -111,6 +111,8 @@ def cluster_reader(settings: Settings) -> CorpusReader:
             context = ray.data.DataContext.get_current()
             context.execution_options.preserve_order = True
             context.enable_progress_bars = False  # the build's own progress is shown
+            if not logger.isEnabledFor(logging.INFO):  # Ray Data's job lines only with -v
+                logging.getLogger("ray.data").setLevel(logging.WARNING)
             dataset = ray.data.from_items(
                 [{"path": str(p)} for p in files], override_num_blocks=min(len(files), 1000)
             ).map(
