@@ -3,7 +3,8 @@
 # (slow tests included). Pass pytest arguments through, e.g. `scripts/test.sh -m "not slow"`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev,onnx
+# ray: the Ray build and serve tests (tests/test_ray_cluster.py, a two-node local cluster, about 4 min at load 20)
+bash scripts/setup.sh dev,onnx,ray
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy

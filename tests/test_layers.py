@@ -51,6 +51,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "insight_search.sources.pdf",
         "insight_search.sources.pdf_lines",
         "insight_search.sources.pdf_paragraphs",
+        "insight_search.distributed",  # the Ray build (issue 17)
     ),
     "operations": (
         "insight_search.requests",
@@ -70,7 +71,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "insight_search.paths",
         "insight_search.memory",
     ),
-    "edges": ("insight_search.cli", "insight_search.api", "insight_search.mcp_server"),
+    "edges": (
+        "insight_search.cli",
+        "insight_search.api",
+        "insight_search.mcp_server",
+        "insight_search.distributed.serve",  # Ray Serve replicas of the HTTP API
+    ),
 }
 RANK = {"engine": 0, "operations": 1, "edges": 2}
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from insight_search import store
 from insight_search.chunking import chunk_document
@@ -82,6 +83,17 @@ class Corpus:
     files: int = 0
     failed_files: int = 0
     fingerprint: str = ""
+
+
+class DocumentSink(Protocol):
+    """Where a corpus reader hands each document it read, with its chunks when the reader made them
+    already (a distributed build chunks where it reads); without them the build chunks it."""
+
+    def __call__(self, doc: Document, chunks: Sequence[Chunk] | None = None) -> None: ...
+
+
+# How a build reads its paths: :func:`read_corpus` here, ``distributed.build`` on a Ray cluster.
+CorpusReader = Callable[[Sequence[Path], DocumentSink, Progress | None], Corpus]
 
 
 def _merge_duplicate(existing: Document, new: Document) -> Document:
@@ -232,9 +244,11 @@ class _Pipeline:
         cache: EmbeddingCache,
         settings: Settings,
         progress: Progress | None,
+        embed_batch: int | None = None,
     ) -> None:
         self.writer, self.embedder, self.cache, self.settings = writer, embedder, cache, settings
         self.progress = progress or Progress()
+        self.embed_batch = embed_batch or max(settings.embed_batch_size * 8, 64)
         self.window: list[Chunk] = []
         self.embedded = 0
         self.cached = 0  # chunks whose text the cache held before this build
@@ -242,10 +256,12 @@ class _Pipeline:
         self.sentences_embedded = 0  # of them, texts embedded by this build (the others were cached)
         self.cache_mark = cache.mark()
 
-    def add_document(self, doc: Document) -> None:
+    def add_document(self, doc: Document, chunks: Sequence[Chunk] | None = None) -> None:
         if not self.writer.add_document(doc):
             return  # a repeat: merged into the first, which already gave the chunks
-        self.window.extend(chunk_document(doc, self.settings.chunk_words, self.settings.chunk_chars))
+        if chunks is None:
+            chunks = chunk_document(doc, self.settings.chunk_words, self.settings.chunk_chars)
+        self.window.extend(chunks)
         if len(self.window) >= self.settings.index_window:
             self.flush()
 
@@ -265,7 +281,7 @@ class _Pipeline:
             self.embedder,
             texts,
             self.cache,
-            batch_size=max(self.settings.embed_batch_size * 8, 64),
+            batch_size=self.embed_batch,
             progress=self.progress.on_embedded,
         )
         self.embedded += embedded
@@ -273,7 +289,7 @@ class _Pipeline:
         # same cache: a re-index of unchanged text embeds none again).
         spans, sentences = sentence_texts(chunks)
         sentence_vectors, new = embed_with_cache(
-            self.embedder, sentences, self.cache, batch_size=max(self.settings.embed_batch_size * 8, 64)
+            self.embedder, sentences, self.cache, batch_size=self.embed_batch
         )
         self.sentences += len(sentences)
         self.sentences_embedded += new
@@ -287,7 +303,12 @@ def build_index(
     embedder: Embedder,
     *,
     progress: Progress | None = None,
+    reader: CorpusReader = read_corpus,
+    embed_batch: int | None = None,
 ) -> IndexReport:
+    """Build the index of ``paths`` (module docstring). ``reader`` reads the paths (the Ray build reads them
+    on a cluster); ``embed_batch`` is how many texts go to ``embedder.embed_batch`` at once (default: eight
+    model batches; a cluster embedder takes a whole window and spreads it over its workers)."""
     started = time.perf_counter()
     index_dir = settings.index_dir
     with store.build_lock(index_dir):
@@ -297,8 +318,8 @@ def build_index(
         )
         cache = EmbeddingCache(index_dir / CACHE_FILE)
         try:
-            pipeline = _Pipeline(writer, embedder, cache, settings, progress)
-            corpus = read_corpus(paths, pipeline.add_document, progress)
+            pipeline = _Pipeline(writer, embedder, cache, settings, progress, embed_batch)
+            corpus = reader(paths, pipeline.add_document, progress)
             pipeline.flush()
             if writer.chunks == 0:
                 raise InsightSearchError(_nothing_to_index(paths, corpus))

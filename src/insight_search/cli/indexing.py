@@ -37,6 +37,17 @@ if TYPE_CHECKING:
     from insight_search.indexer import IndexReport
 
 
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Run on a Ray cluster (needs the [ray] extra): auto (the running cluster), host:port (its "
+        "head), or local (start one in this process)",
+        show_default=False,
+    ),
+]
+
 PROGRESS_SECONDS = 5.0  # how often ``index`` writes a progress line when stderr is not a terminal
 
 
@@ -111,19 +122,28 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def run_index(paths: list[Path], settings: Settings, quiet: bool = False) -> IndexReport:
+def run_index(
+    paths: list[Path], settings: Settings, quiet: bool = False, ray_address: str | None = None
+) -> IndexReport:
     """Build the index, showing progress on stderr: bars on a terminal (none when ``quiet``), a line
     every ``PROGRESS_SECONDS`` otherwise (a log or a pipe; stdout keeps only the result). Returns the
-    report."""
-    from insight_search.embedding import make_embedder
+    report. With ``ray_address`` the build runs on that Ray cluster (``distributed.build``)."""
     from insight_search.indexer import Progress as BuildProgress
-    from insight_search.indexer import build_index
 
-    embedder = make_embedder(settings)
+    def build(hooks: BuildProgress) -> IndexReport:
+        if ray_address is not None:
+            from insight_search.distributed.build import ray_build_index
+
+            return ray_build_index(paths, settings, ray_address, progress=hooks)
+        from insight_search.embedding import make_embedder
+        from insight_search.indexer import build_index
+
+        return build_index(paths, settings, make_embedder(settings), progress=hooks)
+
     if not console.is_terminal:
         with ProgressLines() as lines:
             hooks = BuildProgress(lines.on_file, lines.on_embed_start, lines.on_embedded)
-            return build_index(paths, settings, embedder, progress=hooks)
+            return build(hooks)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -147,7 +167,7 @@ def run_index(paths: list[Path], settings: Settings, quiet: bool = False) -> Ind
             on_embed_start=on_embed_start,
             on_embedded=lambda n: bars.advance(embedding, n),
         )
-        report = build_index(paths, settings, embedder, progress=hooks)
+        report = build(hooks)
         bars.update(reading, total=report.files)
         return report
 
@@ -157,11 +177,12 @@ def index(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to index (formats are detected)")],
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
+    ray_address: RayAddress = None,
 ) -> None:
     """Index PATHS: afterwards the index holds exactly what these paths hold now."""
     settings = settings_for(index_dir)
     try:
-        report = run_index(paths, settings, quiet=as_json)
+        report = run_index(paths, settings, quiet=as_json, ray_address=ray_address)
     except InsightSearchError as exc:
         raise fail(exc) from None
     if as_json:
@@ -236,6 +257,10 @@ def serve(
     no_build: Annotated[
         bool, typer.Option("--no-build", help="Serve the index as it is; never build or update it first")
     ] = False,
+    ray_address: RayAddress = None,
+    replicas: Annotated[
+        int, typer.Option("--replicas", min=1, help="With --ray: how many copies of the API serve requests")
+    ] = 1,
 ) -> None:
     """Serve the API and the search page (``SERVE_HELP`` says when it builds the index first)."""
     import uvicorn
@@ -268,13 +293,21 @@ def serve(
             )
             console.print(check.message, highlight=False, markup=False, soft_wrap=True)
             if check.build is not None:
-                report = run_index(list(check.build), settings)
+                report = run_index(list(check.build), settings, ray_address=ray_address)
                 console.print(
                     f"Indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s"
                 )
                 for p in report.problems:
                     console.print(f"skipped {p.path}: {p.reason}", highlight=False, markup=False)
                 embedder = index_embedder(settings)  # built with the configured backend
+        if ray_address is not None:
+            from insight_search.distributed.serve import serve_on_ray
+
+            def ready(url: str) -> None:
+                console.print(f"Serving {replicas} replica(s) on Ray at {url}/ (Ctrl-C stops them)")
+
+            serve_on_ray(settings, ray_address, replicas, on_ready=ready)
+            return
         limit_arenas()  # before the server's threads exist: a long-running server keeps few malloc arenas
         # Opened here, before the server starts: an index that cannot be served is one line and exit 2
         # (a damaged current version gives way to the newest intact older one, with a warning).
