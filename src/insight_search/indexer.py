@@ -26,6 +26,7 @@ from insight_search.chunking import chunk_document
 from insight_search.config import Settings
 from insight_search.embedding import Embedder, EmbeddingCache, embed_with_cache, text_key
 from insight_search.errors import InsightSearchError, UnreadableFile
+from insight_search.languages import with_languages
 from insight_search.manifest import Counts, Manifest
 from insight_search.models import Chunk, Document
 from insight_search.sentence_store import sentence_texts
@@ -243,6 +244,7 @@ class _Pipeline:
         self.cache_mark = cache.mark()
 
     def add_document(self, doc: Document) -> None:
+        doc = with_languages(doc)  # each passage's language: stated by the source, else detected (issue 13)
         if not self.writer.add_document(doc):
             return  # a repeat: merged into the first, which already gave the chunks
         self.window.extend(chunk_document(doc, self.settings.chunk_words, self.settings.chunk_chars))
