@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from insight_search.models import Document, Passage
+from insight_search.models import Citation, Document, Passage
 
 logger = logging.getLogger(__name__)
 
@@ -149,3 +149,12 @@ def language_name(code: str | None) -> str:
     if code is None:
         return "unknown"
     return NAMES.get(code, code)
+
+
+@dataclass(frozen=True)
+class LanguageCitation(Citation):
+    """A :class:`~insight_search.models.Citation` that carries its passage's language: the citation of
+    every summary and timeline sentence (``summarize.citation``), so that each verbatim sentence says which
+    language it is in (``SentenceOut.language``)."""
+
+    language: str | None = None
