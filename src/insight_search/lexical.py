@@ -68,6 +68,7 @@ ANALYSED = {
     "ru": ("russian", STOPWORDS_RUSSIAN),
     "ar": ("arabic", STOPWORDS_ARABIC),
 }
+ACRONYM_MAX = 6  # capitals up to this long are an acronym, not stemmed outside English ("UNICEF")
 QUERY_MIN_CONFIDENCE = 0.5  # a query's detected language is analysed too from this probability on
 _RAW_WORD = re.compile(r"\w+", re.UNICODE)
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -98,9 +99,17 @@ def tokenize(text: str, language: str | None = None) -> list[str]:
         tokens = [w for w in words(text) if w not in STOPWORDS]
         return list(_stemmer().stemWords(tokens))
     stop = _stopwords(language)
-    # Stemmed before folding: Snowball's suffixes carry their accents ("-ación").
-    kept = [w for w in _RAW_WORD.findall(text.casefold()) if fold(w) not in stop]
-    return [fold(stem) for stem in _stemmer(ANALYSED[language][0]).stemWords(kept)]
+    stemmer = _stemmer(ANALYSED[language][0])
+    tokens: list[str] = []
+    for w in _RAW_WORD.findall(text):
+        lower = w.casefold()
+        if fold(lower) in stop:
+            continue
+        # An acronym ("UNICEF", "COVID", "ODS": capitals, at most 6) is a name, kept whole; a word is stemmed
+        # before its accents are folded (Snowball's suffixes carry them: "-ación").
+        acronym = 1 < len(w) <= ACRONYM_MAX and w.isupper()
+        tokens.append(fold(lower if acronym else stemmer.stemWord(lower)))
+    return tokens
 
 
 def _han_bigrams(text: str) -> list[str]:
