@@ -42,7 +42,8 @@ def test_facets_count_the_languages_of_the_index(mixed: TestClient) -> None:
     facets = mixed.get("/facets").json()
     assert facets["languages"] == dict(expected)
     assert set(facets["languages"]) == {"en", "es", "fr"}
-    assert [c.language for c in chunks if c.country == "Mexico"].count("es") >= 14  # 8 sub-outputs, 2 passages
+    mexico = [c.language for c in chunks if c.country == "Mexico"]
+    assert mexico.count("es") >= 14  # 8 sub-outputs of 2 passages
     spanish = mixed.get("/facets", params={"lang": "es"}).json()
     assert spanish["languages"] == {"es": expected["es"]}
     assert sum(spanish["countries"].values()) == expected["es"]
@@ -68,7 +69,8 @@ def test_search_with_lang_es_returns_only_spanish_passages(mixed: TestClient) ->
 
 def test_a_spanish_query_finds_the_spanish_sub_output(mixed: TestClient) -> None:
     # The words of a Mexico sub-output, inflected otherwise: found through the Spanish analysis.
-    out = mixed.get("/search", params={"q": "personas refugiadas reubicadas con apoyo laboral", "k": 3}).json()
+    query = "personas refugiadas reubicadas con apoyo laboral"
+    out = mixed.get("/search", params={"q": query, "k": 3}).json()
     assert out["results"][0]["country"] == "Mexico" and out["results"][0]["language"] == "es"
 
 
@@ -79,7 +81,8 @@ def test_summary_sentences_and_tools_carry_the_language(mixed: TestClient) -> No
     for s in out["sentences"]:
         assert s["text"] in chunks[s["chunk_id"]].text  # verbatim
     tools = {d["function"]["name"]: d["function"]["parameters"] for d in mixed.get("/tools").json()}
-    assert all("lang" in tools[name]["properties"] for name in ("search", "summarize", "timeline", "mentions"))
+    for name in ("search", "summarize", "timeline", "mentions"):
+        assert "lang" in tools[name]["properties"], name
     service = mixed.app.state.service  # type: ignore[attr-defined]
     result = call_tool(service, "search", {"q": "care system", "lang": "en", "k": 3}).model_dump()
     assert result["results"] and all(r["language"] == "en" for r in result["results"])

@@ -90,17 +90,17 @@ def test_the_lang_filter_of_every_request() -> None:
             ["¿Qué es el sistema de cuidados?", "¡Es un derecho!", "La Sra. Pérez lo explicó."],
         ),
         (
-            "Según el art. 4 de la Ley núm. 23, el Estado garantiza el cuidado. Véase el párr. 12 y la pág. 4.",
-            ["Según el art. 4 de la Ley núm. 23, el Estado garantiza el cuidado.", "Véase el párr. 12 y la pág. 4."],
+            "Según el art. 4 de la Ley núm. 23, el Estado lo garantiza. Véase el párr. 12 y la pág. 4.",
+            ["Según el art. 4 de la Ley núm. 23, el Estado lo garantiza.", "Véase el párr. 12 y la pág. 4."],
         ),
         (
-            "Le programme « Égalité » a été lancé. « Nous avançons », a dit Mme Diallo. M. Traoré a signé l'art. 5.",
-            ["Le programme « Égalité » a été lancé.", "« Nous avançons », a dit Mme Diallo.",
-             "M. Traoré a signé l'art. 5."],
+            "Le plan « Égalité » est lancé. « Nous avançons », dit Mme Diallo. M. Traoré signe l'art. 5.",
+            ["Le plan « Égalité » est lancé.", "« Nous avançons », dit Mme Diallo.",
+             "M. Traoré signe l'art. 5."],
         ),
         (
-            "La loi du 3 janv. 2020 est entrée en vigueur. Apoyo al Edo. de México. El proyecto sigue.",
-            ["La loi du 3 janv. 2020 est entrée en vigueur.", "Apoyo al Edo. de México.", "El proyecto sigue."],
+            "La loi du 3 janv. 2020 est en vigueur. Apoyo al Edo. de México. El proyecto sigue.",
+            ["La loi du 3 janv. 2020 est en vigueur.", "Apoyo al Edo. de México.", "El proyecto sigue."],
         ),
     ],
 )
@@ -110,11 +110,12 @@ def test_spanish_and_french_sentences(text: str, sentences: list[str]) -> None:
 
 def test_english_sentence_splitting_is_unchanged_where_no_spanish_or_french_mark_is() -> None:
     text = 'He said "yes." Then U.N. staff left. See para. 4 (p. 12). The end.'
-    assert split_sentences(text) == ['He said "yes."', "Then U.N. staff left.", "See para. 4 (p. 12).", "The end."]
+    expected = ['He said "yes."', "Then U.N. staff left.", "See para. 4 (p. 12).", "The end."]
+    assert split_sentences(text) == expected
 
 
 def test_mentions_are_accent_and_case_insensitive_in_every_language() -> None:
-    texts = ["Las NIÑAS de Nuevo León.", "Женщины и девочки.", "联合国儿童基金会支持妇女。", "L'Égalité des femmes."]
+    texts = ["Las NIÑAS de Nuevo León.", "Женщины и девочки.", "联合国儿童基金会支持妇女。", "L'Égalité."]
     doc = Document("d", "T", SOURCE, tuple(Passage(t, "text") for t in texts))
     chunks = chunk_document(doc)
     folded = [fold(c.text) for c in chunks]
@@ -161,7 +162,9 @@ def test_summaries_timelines_and_mentions_carry_each_sentence_s_language(mixed_s
     assert set(hits.facets.languages) == {"fr"}
 
 
-def test_cli_search_takes_lang_and_shows_the_language(mixed_searcher, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_search_takes_lang_and_shows_the_language(  # type: ignore[no-untyped-def]
+    mixed_searcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from insight_search import embedding

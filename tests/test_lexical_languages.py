@@ -16,7 +16,8 @@ from .conftest import ROOT, SEED
 from .language_samples import uninfo_rows
 
 # The English analysis as it was before analysis was per language (issue 13), written out again here.
-_OLD_STOP = frozenset(fold(w) for w in (*STOPWORDS_EN, *STOPWORDS_SPANISH, *STOPWORDS_FRENCH)) - {"un", "onu", "ue"}
+_OLD_WORDS = (*STOPWORDS_EN, *STOPWORDS_SPANISH, *STOPWORDS_FRENCH)
+_OLD_STOP = frozenset(fold(w) for w in _OLD_WORDS) - {"un", "onu", "ue"}
 _OLD_STEMMER = Stemmer.Stemmer("english")
 
 
@@ -83,8 +84,9 @@ def test_english_queries_and_english_indexes_keep_the_english_analysis() -> None
     english_only = LexicalIndex.build(["El sistema de cuidados", "The care system"])  # no languages given
     assert english_only.languages == {}
     assert query_languages("sistemas de cuidado para personas mayores", frozenset()) == []
-    tokens = english_only.query_tokens("sistemas de cuidado para personas mayores")
-    assert tokens == [t for t in _old_tokenize("sistemas de cuidado para personas mayores") if t in english_only.vocab]
+    spanish = "sistemas de cuidado para personas mayores"
+    expected = [t for t in _old_tokenize(spanish) if t in english_only.vocab]
+    assert english_only.query_tokens(spanish) == expected
 
 
 def test_builder_counts_languages_and_they_survive_save_and_load(tmp_path: Path) -> None:

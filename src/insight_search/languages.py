@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -68,6 +69,7 @@ _ALIASES = {
 }
 MIN_LETTERS = 12  # fewer letters than this: no detection (None)
 CJK_WEIGHT = 4  # a CJK character counts as this many letters (a 5-character Chinese question is detected)
+SURE = 0.8  # a detection at least this probable stands on its own (see ``with_languages``)
 DETECT_CHARS = 600  # the first characters of a passage are enough to tell its language
 _CODE = re.compile(r"[a-z]{2}")
 
@@ -131,12 +133,24 @@ def stated_language(doc: Document) -> str | None:
 
 def with_languages(doc: Document) -> Document:
     """``doc`` with each passage's language: its own stated one (normalised), else the document's
-    (:func:`stated_language`), else detected from its text (one call a passage)."""
+    (:func:`stated_language`), else detected from its text (one call a passage). A passage detected with
+    less than :data:`SURE` (a short name: "Unidas Crecemos" reads as Portuguese) takes the language of the
+    document's surely detected text, when there is some (most characters win)."""
     document_language = stated_language(doc)
+    stated = [normalise(p.language) or document_language for p in doc.passages]
+    detected: list[tuple[str | None, float]] = [
+        (None, 0.0) if s else detect_with_confidence(p.text)
+        for s, p in zip(stated, doc.passages, strict=True)
+    ]
+    sure: Counter[str] = Counter()
+    for p, (code, confidence) in zip(doc.passages, detected, strict=True):
+        if code is not None and confidence >= SURE:
+            sure[code] += len(p.text)
+    dominant = sure.most_common(1)[0][0] if sure else None
     passages: list[Passage] = []
     changed = False
-    for p in doc.passages:
-        language = normalise(p.language) or document_language or detect(p.text)
+    for p, given, (code, confidence) in zip(doc.passages, stated, detected, strict=True):
+        language = given or (code if confidence >= SURE or dominant is None else dominant)
         if language != p.language:
             p = replace(p, language=language)
             changed = True

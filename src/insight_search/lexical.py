@@ -96,8 +96,8 @@ def tokenize(text: str, language: str | None = None) -> list[str]:
     if language == "zh":
         return _han_bigrams(text)
     if language not in ANALYSED:
-        tokens = [w for w in words(text) if w not in STOPWORDS]
-        return list(_stemmer().stemWords(tokens))
+        kept = [w for w in words(text) if w not in STOPWORDS]
+        return list(_stemmer().stemWords(kept))
     stop = _stopwords(language)
     stemmer = _stemmer(ANALYSED[language][0])
     tokens: list[str] = []
