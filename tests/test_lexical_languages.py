@@ -46,6 +46,7 @@ def test_spanish_french_russian_arabic_are_stemmed_in_their_own_language() -> No
     assert fr == ["renforc", "capac", "femm", "fill"]
     assert tokenize("Женщины и девочки", "ru") == ["женщин", "девочк"]  # "и" is a stop word
     assert "في" not in tokenize("العنف ضد المرأة في المدارس", "ar")
+    assert tokenize("el apoyo de la ONU", "es") == ["apoy", "onu"]  # the UN is no stop word
     assert tokenize("UNICEF y COVID-19", "es") == [t for t in tokenize("UNICEF and COVID-19") if t != "and"]
 
 

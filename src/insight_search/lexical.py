@@ -86,7 +86,8 @@ def _stemmer(algorithm: str = "english") -> Any:
 
 @cache
 def _stopwords(language: str) -> frozenset[str]:
-    return frozenset(fold(w) for w in ANALYSED[language][1]) | STOPWORDS
+    """The language's own stop words and English's (the English, Spanish and French ones), "un" kept."""
+    return (frozenset(fold(w) for w in ANALYSED[language][1]) | STOPWORDS) - KEEP
 
 
 def tokenize(text: str, language: str | None = None) -> list[str]:
