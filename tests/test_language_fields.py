@@ -4,6 +4,7 @@ Spanish and French sentence splitting, mentions in every language, summaries tha
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,3 +178,36 @@ def test_cli_search_takes_lang_and_shows_the_language(  # type: ignore[no-untype
     assert result.exit_code == 0, result.output
     assert "[es]" in result.output and "by language: es:" in result.output
     assert "[fr]" not in result.output and "[en]" not in result.output
+
+
+def test_an_index_written_in_format_3_loads_without_languages_and_is_rebuilt(tmp_path: Path) -> None:
+    """Format 3 had no languages: it loads with every chunk's language None and English BM25 (no
+    languages.json), and ``index`` no longer counts it as current, so a rebuild gives it its languages."""
+    import json
+
+    from insight_search import store
+    from insight_search.indexer import index_is_current
+
+    corpus = write_rows(tmp_path / "corpus" / "teams.jsonl", uninfo_rows(per_country=2))
+    settings = Settings(index_dir=tmp_path / "index")
+    build_index([corpus], settings, FakeEmbedder())
+    version = store.current_version(settings.index_dir)
+    assert version is not None
+    for name in ("chunks.jsonl", "documents.jsonl"):
+        lines = [json.loads(line) for line in (version / name).read_text().splitlines()]
+        for d in lines:
+            d.pop("language", None)
+            for p in d.get("passages", ()):
+                p.pop("language", None)
+        (version / name).write_text("".join(json.dumps(d) + "\n" for d in lines))
+    (version / "lexical" / "languages.json").unlink()
+    manifest = json.loads((version / "manifest.json").read_text())
+    del manifest["checksums"]
+    (version / "manifest.json").write_text(json.dumps(dict(manifest, format_version=3)))
+    old = store.load(settings.index_dir)
+    assert old.chunks and all(c.language is None for c in old.chunks) and old.lexical.languages == {}
+    assert FacetTable.of(old.chunks).counts().languages == {UNKNOWN: len(old.chunks)}
+    assert not index_is_current(settings.index_dir, [corpus], FakeEmbedder().model_id)
+    build_index([corpus], settings, FakeEmbedder())
+    rebuilt = store.load(settings.index_dir)
+    assert {c.language for c in rebuilt.chunks} == {"es", "fr", "en"}
