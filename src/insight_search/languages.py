@@ -105,7 +105,11 @@ def _letters(text: str) -> int:
 def detect_with_confidence(text: str) -> tuple[str | None, float]:
     """(language, probability among :data:`LANGUAGES`) of ``text``; (None, 0.0) when it has fewer than
     :data:`MIN_LETTERS` letters."""
-    sample = text[:DETECT_CHARS]
+    return _classify(text[:DETECT_CHARS])
+
+
+@lru_cache(maxsize=2048)  # a UN INFO sub-output comes once in each theme's export: detected once
+def _classify(sample: str) -> tuple[str | None, float]:
     if _letters(sample) < MIN_LETTERS:
         return None, 0.0
     code, probability = _identifier().classify(sample)
