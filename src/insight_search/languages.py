@@ -28,17 +28,6 @@ logger = logging.getLogger(__name__)
 # The six UN official languages, Portuguese (Brazil, Angola, Mozambique...), and German and Italian
 # (donors' reports); nothing else is ever detected.
 LANGUAGES = ("en", "es", "fr", "ar", "ru", "zh", "pt", "de", "it")
-NAMES = {
-    "en": "English",
-    "es": "Spanish",
-    "fr": "French",
-    "ar": "Arabic",
-    "ru": "Russian",
-    "zh": "Chinese",
-    "pt": "Portuguese",
-    "de": "German",
-    "it": "Italian",
-}
 # ISO 639-2/3 codes and names (English and own) that sources write for the detected languages.
 _ALIASES = {
     "eng": "en",
@@ -160,13 +149,6 @@ def with_languages(doc: Document) -> Document:
             changed = True
         passages.append(p)
     return replace(doc, passages=tuple(passages)) if changed else doc
-
-
-def language_name(code: str | None) -> str:
-    """English name of a language code ("es" -> "Spanish"); the code itself when it is not one of ours."""
-    if code is None:
-        return "unknown"
-    return NAMES.get(code, code)
 
 
 @dataclass(frozen=True)
