@@ -99,7 +99,6 @@ def detect_with_confidence(text: str) -> tuple[str | None, float]:
     return _classify(text[:DETECT_CHARS])
 
 
-@lru_cache(maxsize=2048)  # a UN INFO sub-output comes once in each theme's export: detected once
 def _classify(sample: str) -> tuple[str | None, float]:
     if _letters(sample) < MIN_LETTERS:
         return None, 0.0
