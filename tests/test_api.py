@@ -87,7 +87,7 @@ def test_search_get_and_post_agree_and_carry_every_field(client: TestClient) -> 
     assert len(a["results"]) == 5 and a["total"] >= 5
     first = a["results"][0]
     assert first["highlight"] in first["text"] and first["country"] == "Mexico"
-    assert set(a["facets"]) == {"years", "countries", "agencies", "themes", "year_counting"}
+    assert set(a["facets"]) == {"years", "countries", "agencies", "themes", "languages", "year_counting"}
 
 
 def test_year_filter_applies_before_ranking(client: TestClient) -> None:

@@ -116,7 +116,7 @@ def test_nonsense_and_stop_words_match_nothing(searcher: Searcher) -> None:
         out = call(searcher, "search", q=text, k=10)
         assert out.total == 0 and out.results == [] and out.next_cursor is None
         facets = call(searcher, "facets", q=text).model_dump(exclude={"year_counting"})
-        assert facets == {"years": {}, "countries": {}, "agencies": {}, "themes": {}}
+        assert facets == {"years": {}, "countries": {}, "agencies": {}, "themes": {}, "languages": {}}
 
 
 def test_search_facets_count_the_matching_rows(searcher: Searcher) -> None:
@@ -186,7 +186,7 @@ def test_nonsense_matches_nothing_on_the_sample_page(seed_settings: Settings, re
         assert reference_matches(searcher, text) == set(), text
         out = service.run("search", {"q": text, "k": 10})
         assert out.total == 0 and out.results == [] and out.next_cursor is None, text
-        empty = {"years": {}, "countries": {}, "agencies": {}, "themes": {}}
+        empty = {"years": {}, "countries": {}, "agencies": {}, "themes": {}, "languages": {}}
         assert out.facets.model_dump(exclude={"year_counting"}) == empty
         assert service.run("summarize", {"q": text}).sentences == []
         assert service.run("timeline", {"q": text}).years == []

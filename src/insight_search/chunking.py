@@ -132,6 +132,7 @@ def chunk_document(doc: Document, max_words: int = 120, max_chars: int | None = 
                     status=passage.status,
                     **{**doc.chunk_fields(), "source": chunk_source(doc.source, passage, start, end)},
                     composed=passage.composed,
+                    language=passage.language,
                 )
             )
     return chunks

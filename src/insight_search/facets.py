@@ -1,4 +1,5 @@
-"""Facet counts (pure numpy): year, country, agency and theme of a set of rows, most frequent first.
+"""Facet counts (pure numpy): year, country, agency, theme and language of a set of rows, most frequent
+first.
 
 A chunk holds several values of a facet where its record has several: its agencies, its themes, and each
 year of its span (a project from 2023 to 2024 counts in 2023 and in 2024: :data:`YEAR_COUNTING`)."""
@@ -13,7 +14,7 @@ import numpy as np
 from insight_search.filtering import chunk_themes
 from insight_search.models import Chunk, Facets
 
-UNKNOWN = "unknown"  # the facet value of a chunk without a year, country, agency or theme
+UNKNOWN = "unknown"  # the facet value of a chunk without a year, country, agency, theme or language
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,12 +68,13 @@ def year_values(chunk: Chunk) -> list[str]:
 
 @dataclass(frozen=True, eq=False)
 class FacetTable:
-    """The four facet columns of the loaded chunks."""
+    """The facet columns of the loaded chunks."""
 
     years: FacetColumn
     countries: FacetColumn
     agencies: FacetColumn
     themes: FacetColumn
+    languages: FacetColumn  # ISO 639-1 code of the chunk's language, "unknown" without one
 
     @classmethod
     def of(cls, chunks: Sequence[Chunk]) -> FacetTable:
@@ -81,13 +83,14 @@ class FacetTable:
             FacetColumn.of([[c.country or UNKNOWN] for c in chunks]),
             FacetColumn.of([list(c.agencies) or [UNKNOWN] for c in chunks]),
             FacetColumn.of([chunk_themes(c) or [UNKNOWN] for c in chunks]),
+            FacetColumn.of([[c.language or UNKNOWN] for c in chunks]),
         )
 
     def __len__(self) -> int:
         return len(self.years.indptr) - 1
 
     def counts(self, rows: Sequence[int] | np.ndarray | None = None) -> Facets:
-        """Counts by year (ascending), country, agency and theme (most frequent first) over ``rows``
+        """Counts by year (ascending), country, agency, theme and language (most frequent first) over ``rows``
         (every chunk when None)."""
         picked = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
         return Facets(
@@ -95,4 +98,5 @@ class FacetTable:
             countries=self.countries.counts(picked),
             agencies=self.agencies.counts(picked),
             themes=self.themes.counts(picked),
+            languages=self.languages.counts(picked),
         )

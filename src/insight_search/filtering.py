@@ -1,6 +1,7 @@
 """Filters over the loaded chunks (pure): per-chunk filter columns built once, and the rows a filter allows.
 
-Text values match case- and accent-insensitively (both sides folded); ``source`` is a reader kind
+Text values match case- and accent-insensitively (both sides folded; a language is its ISO 639-1 code,
+"es", so "ES" matches too); ``source`` is a reader kind
 ("uninfo-xlsx"...) when some chunk has that kind, else a part of the folded file path. Years are spans:
 ``year`` matches the spans holding it, ``year_from`` / ``year_to`` the spans overlapping the range.
 """
@@ -16,7 +17,7 @@ from insight_search.models import Chunk, Filters
 from insight_search.text import fold
 
 # Fields whose values are looked up folded: field -> folded value -> rows
-FIELDS = ("country", "agency", "theme", "section", "kind", "doc")
+FIELDS = ("country", "agency", "theme", "section", "kind", "doc", "language")
 
 
 def chunk_themes(c: Chunk) -> list[str]:
@@ -32,6 +33,7 @@ def _values(c: Chunk) -> tuple[tuple[str, Sequence[str]], ...]:
         ("section", [c.section]),
         ("kind", [c.source.kind]),
         ("doc", [c.doc_id]),
+        ("language", [c.language] if c.language else []),
     )
 
 
@@ -103,6 +105,7 @@ def allowed_rows(columns: FilterColumns, filters: Filters) -> np.ndarray | None:
         ("theme", filters.theme),
         ("section", filters.section),
         ("doc", filters.doc_id),
+        ("language", filters.language),
     ):
         if value is not None:
             sub = np.zeros(n, dtype=bool)

@@ -27,6 +27,7 @@ from insight_search.chunking import chunk_document
 from insight_search.config import Settings
 from insight_search.embedding import Embedder, EmbeddingCache, embed_with_cache, text_key
 from insight_search.errors import InsightSearchError, UnreadableFile
+from insight_search.languages import with_languages
 from insight_search.manifest import Counts, Manifest
 from insight_search.models import Chunk, Document
 from insight_search.sentence_store import sentence_texts
@@ -257,6 +258,9 @@ class _Pipeline:
         self.cache_mark = cache.mark()
 
     def add_document(self, doc: Document, chunks: Sequence[Chunk] | None = None) -> None:
+        """``chunks``: the document's chunks when they were made elsewhere (a Ray build chunks on the cluster,
+        from the document with its languages: ``distributed.build.read_one_file``)."""
+        doc = with_languages(doc)  # each passage's language: stated by the source, else detected (issue 13)
         if not self.writer.add_document(doc):
             return  # a repeat: merged into the first, which already gave the chunks
         if chunks is None:

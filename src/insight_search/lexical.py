@@ -1,4 +1,13 @@
-"""BM25 over chunk texts (bm25s), with accent/case folding, stop words and Snowball stemming.
+"""BM25 over chunk texts (bm25s), with accent/case folding, stop words and Snowball stemming per language.
+
+Each chunk is analysed in its own language (``Chunk.language``, issue 13): English (and a chunk of unknown
+language) exactly as before this was per language (:func:`tokenize`: the English Snowball stemmer, English,
+Spanish and French stop words); Spanish, French, Portuguese, German, Italian, Russian and Arabic with their
+own Snowball stemmer (PyStemmer) and stop words, the word stemmed before its accents are folded; Chinese as
+character bigrams. Every language shares one vocabulary, so a name ("UNICEF", "COVID") is one term in all of
+them. A query is analysed in English and, when it is detected with confidence in another language that the
+index holds, in that language too (:meth:`LexicalIndex.query_tokens`): a Spanish query finds Spanish
+passages as an English one finds English passages, and an English index answers exactly as before.
 
 bm25s scores queries and stores the index. Its own ``index()`` wants every tokenised text in a Python list
 and needs several times the final matrix in temporaries, so the index is built here instead, out of core,
@@ -11,17 +20,27 @@ time. Memory: the vocabulary, eight bytes a text, and the final matrix.
 from __future__ import annotations
 
 import io
+import json
 import logging
+import re
 from array import array
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import bm25s
 import numpy as np
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH, STOPWORDS_SPANISH
+from bm25s.stopwords import (
+    STOPWORDS_EN,
+    STOPWORDS_FRENCH,
+    STOPWORDS_GERMAN,
+    STOPWORDS_ITALIAN,
+    STOPWORDS_PORTUGUESE,
+    STOPWORDS_RUSSIAN,
+    STOPWORDS_SPANISH,
+)
 
 from insight_search.fusion import Ranked
 from insight_search.text import fold, words
@@ -34,39 +53,129 @@ KEEP = frozenset({"un", "onu", "ue"})
 STOPWORDS = frozenset(fold(w) for w in (*STOPWORDS_EN, *STOPWORDS_SPANISH, *STOPWORDS_FRENCH)) - KEEP
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
+# Arabic function words (bm25s ships no Arabic list), folded as text is (short vowels dropped).
+STOPWORDS_ARABIC = tuple(
+    "في من على إلى عن مع هذا هذه ذلك تلك التي الذي الذين و أو ثم أن إن كان كانت يكون لا لم لن ما هو هي هم "  # noqa: SIM905
+    "نحن أنت كل بعض غير بين حتى قد عند منذ أي كما لكن بل إذا لقد وقد ولا ومن وفي".split()
+)
+# Snowball stemmer and stop words of each language analysed in its own way (English is :func:`tokenize`).
+ANALYSED = {
+    "es": ("spanish", STOPWORDS_SPANISH),
+    "fr": ("french", STOPWORDS_FRENCH),
+    "pt": ("portuguese", STOPWORDS_PORTUGUESE),
+    "de": ("german", STOPWORDS_GERMAN),
+    "it": ("italian", STOPWORDS_ITALIAN),
+    "ru": ("russian", STOPWORDS_RUSSIAN),
+    "ar": ("arabic", STOPWORDS_ARABIC),
+}
+ACRONYM_MAX = 6  # capitals up to this long are an acronym, not stemmed outside English ("UNICEF")
+QUERY_MIN_CONFIDENCE = 0.5  # a query's detected language is analysed too from this probability on
+_RAW_WORD = re.compile(r"\w+", re.UNICODE)
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+LANGUAGES_FILE = "languages.json"  # beside bm25s's files: chunks per analysed language
+
+
+@cache
+def _stemmer(algorithm: str = "english") -> Any:
+    """PyStemmer's stemmer; the other languages' without a cache (a word cache grows with the corpus up to
+    10,000 words a language, and stems distinct words no faster than Snowball itself)."""
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(algorithm) if algorithm == "english" else Stemmer.Stemmer(algorithm, 0)
 
 
-def tokenize(text: str) -> list[str]:
-    """Folded, stop-word-free, stemmed word tokens."""
-    tokens = [w for w in words(text) if w not in STOPWORDS]
-    return list(_stemmer().stemWords(tokens))
+@cache
+def _stopwords(language: str) -> frozenset[str]:
+    """The language's own stop words and English's (the English, Spanish and French ones), "un" kept."""
+    return (frozenset(fold(w) for w in ANALYSED[language][1]) | STOPWORDS) - KEEP
+
+
+def tokenize(text: str, language: str | None = None) -> list[str]:
+    """Folded, stop-word-free, stemmed word tokens of ``text`` analysed in ``language`` (ISO 639-1). English,
+    None and a language without an analysis of its own: the English analysis (the same tokens as before
+    analysis was per language)."""
+    if language == "zh":
+        return _han_bigrams(text)
+    if language not in ANALYSED:
+        kept = [w for w in words(text) if w not in STOPWORDS]
+        return list(_stemmer().stemWords(kept))
+    stop = _stopwords(language)
+    stemmer = _stemmer(ANALYSED[language][0])
+    tokens: list[str] = []
+    for w in _RAW_WORD.findall(text):
+        lower = w.casefold()
+        if fold(lower) in stop:
+            continue
+        # An acronym ("UNICEF", "COVID", "ODS": capitals, at most 6) is a name, kept whole; a word is stemmed
+        # before its accents are folded (Snowball's suffixes carry them: "-ación").
+        acronym = 1 < len(w) <= ACRONYM_MAX and w.isupper()
+        tokens.append(fold(lower if acronym else stemmer.stemWord(lower)))
+    return tokens
+
+
+def _han_bigrams(text: str) -> list[str]:
+    """Chinese: each run of Han characters as overlapping character bigrams (a lone character alone); the
+    rest of the text (Latin names, numbers) as English."""
+    tokens: list[str] = []
+    for run in _HAN.findall(text):
+        tokens.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+    rest = _HAN.sub(" ", text)
+    return tokens + tokenize(rest) if rest.strip() else tokens
+
+
+def query_languages(text: str, held: Sequence[str] | frozenset[str]) -> list[str]:
+    """The languages a query is analysed in besides English: its detected language when the detector gives
+    it at least :data:`QUERY_MIN_CONFIDENCE` and the index holds chunks in it (``held``)."""
+    if not held:
+        return []
+    from insight_search.languages import detect_with_confidence
+
+    language, confidence = detect_with_confidence(text)
+    if language is None or language == "en" or language not in held or confidence < QUERY_MIN_CONFIDENCE:
+        return []
+    return [language]
 
 
 class LexicalIndex:
-    def __init__(self, retriever: bm25s.BM25) -> None:
+    def __init__(self, retriever: bm25s.BM25, languages: dict[str, int] | None = None) -> None:
         self.retriever = retriever
         self.vocab: dict[str, int] = retriever.vocab_dict
+        # chunks analysed in each language other than English's analysis (empty: an English-only index,
+        # or one written before analysis was per language)
+        self.languages: dict[str, int] = dict(languages or {})
 
     @classmethod
     def build(
-        cls, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75, method: str = "lucene"
+        cls,
+        texts: Sequence[str],
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        method: str = "lucene",
+        languages: Sequence[str | None] | None = None,
     ) -> LexicalIndex:
+        """BM25 over ``texts``; ``languages``: each text's language (None: all analysed as English)."""
+        langs: Sequence[str | None] = languages if languages is not None else [None] * len(texts)
         if method != "lucene":  # other variants (benchmarks only): bm25s's in-memory build
             retriever = bm25s.BM25(k1=k1, b=b, method=method)
-            retriever.index([tokenize(t) for t in texts], show_progress=False)
-            return cls(retriever)
+            tokens = [tokenize(t, lang) for t, lang in zip(texts, langs, strict=True)]
+            retriever.index(tokens, show_progress=False)
+            held = Counter(lang for lang in langs if lang in ANALYSED or lang == "zh")
+            return cls(retriever, dict(held))
         builder = LexicalBuilder(k1=k1, b=b)
-        for text in texts:
-            builder.add(text)
+        for text, lang in zip(texts, langs, strict=True):
+            builder.add(text, lang)
         return builder.finish()
 
     def query_tokens(self, text: str) -> list[str]:
-        return [t for t in tokenize(text) if t in self.vocab]
+        """The query's English tokens, then those of its own language's analysis that English's lack
+        (:func:`query_languages`), each kept when the index holds it."""
+        tokens = [t for t in tokenize(text) if t in self.vocab]
+        for language in query_languages(text, frozenset(self.languages)):
+            seen = set(tokens)
+            more = dict.fromkeys(tokenize(text, language))
+            tokens += [t for t in more if t in self.vocab and t not in seen]
+        return tokens
 
     def scores(self, text: str) -> np.ndarray:
         """BM25 score of every chunk for the query (0 where no query word occurs)."""
@@ -94,10 +203,14 @@ class LexicalIndex:
 
     def save(self, path: Path) -> None:
         self.retriever.save(str(path))
+        held = json.dumps(self.languages, sort_keys=True)
+        (path / LANGUAGES_FILE).write_text(held + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
-        return cls(bm25s.BM25.load(str(path)))
+        languages_path = path / LANGUAGES_FILE  # absent in an index written before issue 13
+        languages = json.loads(languages_path.read_text(encoding="utf-8")) if languages_path.exists() else {}
+        return cls(bm25s.BM25.load(str(path)), languages)
 
 
 class LexicalBuilder:
@@ -116,10 +229,14 @@ class LexicalBuilder:
         self.lengths = array("I")  # terms of each text
         self.spill_path = spill
         self.spill: BinaryIO = spill.open("w+b") if spill else io.BytesIO()
+        self.languages: Counter[str] = Counter()  # texts analysed in each language other than English
 
-    def add(self, text: str) -> None:
+    def add(self, text: str, language: str | None = None) -> None:
+        """Add the next text, analysed in ``language`` (:func:`tokenize`)."""
         vocab, doc_freq = self.vocab, self.doc_freq
-        tokens = tokenize(text)
+        tokens = tokenize(text, language)
+        if language in ANALYSED or language == "zh":
+            self.languages[language] += 1
         counts = Counter(vocab.setdefault(t, len(vocab)) for t in tokens)
         if len(doc_freq) < len(vocab):
             doc_freq.extend([0] * (len(vocab) - len(doc_freq)))
@@ -149,7 +266,7 @@ class LexicalBuilder:
         self.vocab.setdefault("", len(self.vocab))
         retriever.vocab_dict = self.vocab
         retriever.unique_token_ids_set = set(retriever.vocab_dict.values())
-        return LexicalIndex(retriever)
+        return LexicalIndex(retriever, dict(self.languages))
 
     def _matrix(self) -> dict[str, object]:
         n_docs, n_terms = len(self.lengths), len(self.vocab)

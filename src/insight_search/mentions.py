@@ -1,8 +1,9 @@
 """Mentions: complete recall for a name or phrase (not top-k), accent- and case-insensitive.
 
 Every chunk whose folded text holds the folded term at word boundaries is a mention ("Nuevo Leon" finds
-"Nuevo León") among the rows the caller's filters allow. Results come in index order, counted by year,
-country and document, with offset pagination over all of them and the matched spans.
+"Nuevo León", "NIÑAS" finds "niñas", "женщины" finds "Женщины"; a Chinese term needs no boundary) among
+the rows the caller's filters allow, in whichever language the passage is. Results come in index order,
+counted by year, country and document, with offset pagination over all of them and the matched spans.
 """
 
 from __future__ import annotations
@@ -16,13 +17,19 @@ from insight_search.facets import UNKNOWN, year_values
 from insight_search.models import Chunk, Mention, MentionsResult
 from insight_search.text import fold, fold_with_offsets
 
+# Chinese and Japanese write no spaces between words: a term that starts (or ends) with such a character
+# needs no word boundary there.
+_UNSPACED = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3040-\u30ff]")
+
 
 def term_pattern(term: str) -> re.Pattern[str]:
     folded = " ".join(fold(term).split())
     if not folded:
         raise BadInput("the term is empty")
     body = r"\s+".join(re.escape(part) for part in folded.split(" "))
-    return re.compile(rf"(?<!\w){body}(?!\w)")
+    before = "" if _UNSPACED.match(folded[0]) else r"(?<!\w)"
+    after = "" if _UNSPACED.match(folded[-1]) else r"(?!\w)"
+    return re.compile(rf"{before}{body}{after}")
 
 
 def find_spans(text: str, pattern: re.Pattern[str]) -> tuple[tuple[int, int], ...]:

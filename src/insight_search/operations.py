@@ -70,7 +70,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "summarize",
         "Extractive summary of what the matching passages say about q: verbatim sentences, each with its "
-        "citation (doc_id, chunk_id, year, country, source and character offsets in its passage).",
+        "citation (doc_id, chunk_id, year, country, source and character offsets in its passage) and the "
+        "language of its passage (each sentence stays in its own language).",
         SummaryOut,
     ),
     Operation(
@@ -102,7 +103,8 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "facets",
-        "Counts by year, country, agency and theme: over a query's matches, or the whole (filtered) index.",
+        "Counts by year, country, agency, theme and language: over a query's matches, or the whole "
+        "(filtered) index.",
         FacetsOut,
         tool=False,
     ),

@@ -78,6 +78,7 @@ def document_from_dict(d: dict[str, Any], shared: Shared | None = None) -> Docum
                 same(p.get("label")),
                 composed=bool(p.get("composed", False)),  # absent in indexes written before it existed
                 pages=tuple((offset, page) for offset, page in p.get("pages") or ()),  # a PDF's pages
+                language=same(p.get("language")),  # absent in indexes written before issue 13: None
             )
             for p in d["passages"]
         ),
@@ -183,6 +184,8 @@ def chunk_to_dict(c: Chunk) -> dict[str, Any]:
     d = {f: getattr(c, f) for f in _CHUNK_FIELDS}
     if c.composed:  # written only when true: most chunks are quotes, and older lines lack the key
         d["composed"] = True
+    if c.language is not None:  # None (unknown, or an index written before issue 13) is left out
+        d["language"] = c.language
     return d
 
 
@@ -200,6 +203,7 @@ def chunk_from_dict(d: dict[str, Any], doc: Document, shared: Shared | None = No
         status=same(d["status"]),
         **{**doc.chunk_fields(), "source": same(_chunk_source(doc, d))},
         composed=bool(d.get("composed", False)),
+        language=same(d.get("language")),
     )
 
 

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from insight_search.config import Settings
 from insight_search.errors import InvalidRequest
+from insight_search.languages import normalise
 from insight_search.models import FUNDING_KINDS as KINDS
 from insight_search.models import Filters
 
@@ -41,8 +42,10 @@ FILTER_HELP: dict[str, str] = {
     "theme": "Only this theme (e.g. gender)",
     "section": "Only this section (e.g. progress_note)",
     "source": "A reader kind (e.g. uninfo-xlsx) or a part of the file path",
+    "lang": "Only passages in this language (ISO 639-1 code, e.g. es; see the languages facet)",
 }
 FILTER_FIELDS = tuple(FILTER_HELP)
+FILTER_TARGETS = {"lang": "language"}  # a request's filter name -> the ``Filters`` field it sets
 QUERY_HELP = (
     "What to look for, in plain words; a pasted paragraph too (up to the request-body limit; send a long one "
     "by POST). The meaning is read from its first part (the model's max_seq_length tokens), the keywords "
@@ -56,6 +59,20 @@ def _not_blank(what: str) -> AfterValidator:
         if not value.strip():
             raise PydanticCustomError("blank", f"the {what} is empty")
         return value
+
+    return AfterValidator(check)
+
+
+def _language() -> AfterValidator:
+    """A language filter as its ISO 639-1 code ("ES", "es-MX", "Spanish" -> "es")."""
+
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = normalise(value)
+        if code is None:
+            raise PydanticCustomError("language", "not a language code (ISO 639-1, e.g. es)")
+        return code
 
     return AfterValidator(check)
 
@@ -146,6 +163,7 @@ def _models(bounds_items: tuple[tuple[str, int], ...]) -> RequestModels:
         theme: str | None = name(FILTER_HELP["theme"], "gender")
         section: str | None = name(FILTER_HELP["section"], "progress_note")
         source: str | None = name(FILTER_HELP["source"], "unwomen-page")
+        lang: Annotated[str | None, _language()] = name(FILTER_HELP["lang"], "es")
 
         @model_validator(mode="after")
         def _year_range(self) -> Any:
@@ -156,7 +174,7 @@ def _models(bounds_items: tuple[tuple[str, int], ...]) -> RequestModels:
             return self
 
         def filters(self) -> Filters:
-            return Filters(**{f: getattr(self, f) for f in FILTER_FIELDS})
+            return Filters(**{FILTER_TARGETS.get(f, f): getattr(self, f) for f in FILTER_FIELDS})
 
     class SearchRequest(FilterFields):
         q: QueryText

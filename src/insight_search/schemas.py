@@ -23,8 +23,12 @@ from insight_search.models import (
     Timeline,
 )
 from insight_search.records import document_to_dict
+from insight_search.status_schemas import HealthOut as HealthOut
+from insight_search.status_schemas import ReadyOut as ReadyOut
+from insight_search.status_schemas import ReloadOut as ReloadOut
 
 _YEAR_END = "Last year of the span the passage covers; null (or equal to `year`) for one year"
+_LANGUAGE = "The passage's language, ISO 639-1 (stated by its source, else detected); null when unknown"
 
 
 class SourceOut(BaseModel):
@@ -56,12 +60,17 @@ class FacetsOut(BaseModel):
     countries: dict[str, int] = Field(default_factory=dict)
     agencies: dict[str, int] = Field(default_factory=dict)
     themes: dict[str, int] = Field(default_factory=dict)
+    languages: dict[str, int] = Field(default_factory=dict)  # ISO 639-1 code (or "unknown") -> count
     year_counting: str = Field(default=YEAR_COUNTING, description="How `years` counts a passage")
 
     @classmethod
     def of(cls, f: Facets) -> FacetsOut:
         return cls(
-            years=dict(f.years), countries=dict(f.countries), agencies=dict(f.agencies), themes=dict(f.themes)
+            years=dict(f.years),
+            countries=dict(f.countries),
+            agencies=dict(f.agencies),
+            themes=dict(f.themes),
+            languages=dict(f.languages),
         )
 
 
@@ -90,6 +99,7 @@ class ChunkOut(BaseModel):
         "`section` is `funding`, a partner list when it is `partners`): searchable, never a verbatim quote. "
         "The funding records themselves: the funding operation with this `doc_id` (and `year`)",
     )
+    language: str | None = Field(None, description=_LANGUAGE)
 
     @classmethod
     def of(cls, c: Chunk) -> ChunkOut:
@@ -113,6 +123,7 @@ class ChunkOut(BaseModel):
             start=c.start,
             end=c.end,
             composed=c.composed,
+            language=c.language,
         )
 
 
@@ -182,6 +193,7 @@ class SentenceOut(BaseModel):
     end: int
     score: float
     composed: bool = Field(False, description="Always false: summaries and timelines quote only the source")
+    language: str | None = Field(None, description="The language of the sentence's passage (ISO 639-1)")
 
     @classmethod
     def of(cls, s: SummarySentence) -> SentenceOut:
@@ -199,6 +211,7 @@ class SentenceOut(BaseModel):
             end=s.end,
             score=s.score,
             composed=c.composed,
+            language=getattr(c, "language", None),  # a LanguageCitation's (languages.py)
         )
 
 
@@ -227,10 +240,11 @@ class ActivePassageOut(BaseModel):
     year_end: int | None = Field(None, description=_YEAR_END)
     country: str | None = None
     source: SourceOut
+    language: str | None = Field(None, description=_LANGUAGE)
 
     @classmethod
     def of(cls, c: Chunk) -> ActivePassageOut:
-        fields = ("doc_id", "chunk_id", "title", "section", "year", "year_end", "country")
+        fields = ("doc_id", "chunk_id", "title", "section", "year", "year_end", "country", "language")
         return cls(source=SourceOut.of(c.source), **{f: getattr(c, f) for f in fields})
 
 
@@ -305,6 +319,7 @@ class MentionOut(BaseModel):
     source: SourceOut
     spans: list[tuple[int, int]] = Field(description="Character offsets of each match in text")
     composed: bool = Field(False, description="The reader composed this text from fields (see ChunkOut)")
+    language: str | None = Field(None, description=_LANGUAGE)
 
 
 class MentionsOut(BaseModel):
@@ -337,6 +352,7 @@ class MentionsOut(BaseModel):
                     source=SourceOut.of(x.chunk.source),
                     spans=list(x.spans),
                     composed=x.chunk.composed,
+                    language=x.chunk.language,
                 )
                 for x in m.mentions
             ],
@@ -352,6 +368,7 @@ class PassageOut(BaseModel):
     status: str | None = None
     label: str | None = None
     composed: bool = False
+    language: str | None = None
 
 
 class DocumentOut(BaseModel):
@@ -378,19 +395,3 @@ class DocumentOut(BaseModel):
         d.pop("funding", None)
         return cls(**d, theme=doc.themes[0] if doc.themes else None, chunk_ids=list(chunk_ids))
 
-
-class HealthOut(BaseModel):
-    status: str
-
-
-class ReadyOut(BaseModel):
-    status: str
-    chunks: int
-    documents: int
-    version: str | None = None
-    manifest: dict[str, Any]
-
-
-class ReloadOut(BaseModel):
-    reloaded: bool
-    version: str | None = None

@@ -58,11 +58,12 @@ if TYPE_CHECKING:  # loaded when an index is: `info` reads a manifest without fa
 
 logger = logging.getLogger(__name__)
 
-# 3: passages carry year spans (year_end) and composed marks; 2: an exact dense index is stored as
-# vectors.f32; 1: every dense index in dense.faiss. An older index still loads (one-year, quoted
-# passages); `index` and `serve` rebuild it from its own sources so that it gains both.
-FORMAT_VERSION = 3
-READABLE_FORMATS = (1, 2, 3)
+# 4: passages and chunks carry their language, BM25 analyses each in it (issue 13); 3: passages carry year
+# spans (year_end) and composed marks; 2: an exact dense index is stored as vectors.f32; 1: every dense
+# index in dense.faiss. An older index still loads (one-year, quoted passages without a language, English
+# BM25); `index` and `serve` rebuild it from its own sources so that it gains them.
+FORMAT_VERSION = 4
+READABLE_FORMATS = (1, 2, 3, 4)
 CURRENT = "CURRENT"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from insight_search.embedding import Embedder
+from insight_search.languages import LanguageCitation
 from insight_search.models import (
     Chunk,
     Citation,
@@ -53,7 +54,8 @@ class _Candidate:
 
 
 def citation(chunk: Chunk) -> Citation:
-    return Citation(
+    """The citation of a sentence of ``chunk``, with the chunk's language (a :class:`LanguageCitation`)."""
+    return LanguageCitation(
         doc_id=chunk.doc_id,
         chunk_id=chunk.chunk_id,
         title=chunk.title,
@@ -62,6 +64,7 @@ def citation(chunk: Chunk) -> Citation:
         year_end=chunk.year_end,
         country=chunk.country,
         composed=chunk.composed,
+        language=chunk.language,
     )
 
 

@@ -122,6 +122,39 @@ ABBREVIATIONS = frozenset(
         "refs",
         "ed",
         "eds",
+        # Spanish and French reporting (issue 13): "párr. 12", "pág. 4", "Edo. de México", "janv. 2020"
+        "párr",
+        "parr",
+        "pág",
+        "pag",
+        "págs",
+        "pags",
+        "sres",
+        "sras",
+        "dres",
+        "mtro",
+        "mtra",
+        "gral",
+        "edo",
+        "depto",
+        "dpto",
+        "av",
+        "avda",
+        "cía",
+        "aprox",
+        "ej",
+        "ee.uu",
+        "uu",
+        "janv",
+        "févr",
+        "fevr",
+        "avr",
+        "juil",
+        "déc",
+        "env",
+        "éd",
+        "coll",
+        "chap",
     ]
 )
 
@@ -133,7 +166,10 @@ PUNKT_MAX_LINE_CHARS = 50_000
 _WS = re.compile(r"\s+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CLOSERS = "\"'\u201d\u2019\u00bb)\\]"
-_OPENERS = "\"'\u201c\u2018\u00ab(\\["
+_OPENERS = "\"'\u201c\u2018\u00ab(\\[\u00bf\u00a1"  # with Spanish's opening "¿" and "¡"
+# Marks that open a sentence: a span that ends with them after a space hands them to the next one
+# (French writes "« Nous..." with a space, which Punkt leaves at the end of the sentence before).
+_LEADING = "\u00ab\u201c\u00bf\u00a1("
 # A possible sentence end: the end mark and closing quotes, the space after, then a letter (maybe after
 # opening quotes). Whether it ends a sentence is decided in ``rule_sentence_spans``.
 _RULE_END = re.compile(rf"[.!?][{_CLOSERS}]*(\s+)(?=[{_OPENERS}]*([^\W\d_]))")
@@ -173,12 +209,44 @@ class _UntimedLanguageVars(PunktLanguageVars):
         return self.__dict__["words"]
 
 
+class _Tokenizer(PunktSentenceTokenizer):
+    """Punkt, with an abbreviation after an elided article also one: French "l'art. 5", "d'env. 3"."""
+
+    def _first_pass_annotation(self, aug_tok: Any) -> None:
+        super()._first_pass_annotation(aug_tok)
+        if aug_tok.sentbreak and aug_tok.period_final:
+            word = aug_tok.tok[:-1].lower().replace("\u2019", "'")
+            if "'" in word and word.rsplit("'", 1)[-1] in self._params.abbrev_types:
+                aug_tok.sentbreak, aug_tok.abbr = False, True
+
+
 @lru_cache(maxsize=1)
 def _punkt() -> PunktSentenceTokenizer:
     params = PunktParameters()
     params.abbrev_types = set(ABBREVIATIONS)
     # PunktSentenceTokenizer treats a non-string "training text" as ready-made parameters.
-    return PunktSentenceTokenizer(params, lang_vars=_UntimedLanguageVars(), token_cls=_UntimedToken)
+    return _Tokenizer(params, lang_vars=_UntimedLanguageVars(), token_cls=_UntimedToken)
+
+
+def _openers_forward(line: str, spans: Any) -> list[tuple[int, int]]:
+    """``spans`` with opening marks that end a span after a space ("lancé. «") moved to the next span."""
+    out: list[tuple[int, int]] = []
+    carry: int | None = None
+    for start, end in spans:
+        if carry is not None:
+            start, carry = min(start, carry), None
+        j = end
+        while j > start and (line[j - 1] in _LEADING or line[j - 1].isspace()):
+            j -= 1
+        k = j
+        while k < end and line[k].isspace():
+            k += 1
+        if start < j < k < end and any(c in _LEADING for c in line[k:end]):
+            carry, end = k, j
+        out.append((start, end))
+    if carry is not None and out:  # marks at the very end of the line stay with the last sentence
+        out[-1] = (out[-1][0], len(line.rstrip()))
+    return out
 
 
 def clean_whitespace(text: str) -> str:
@@ -200,7 +268,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for line in text.split("\n"):
         if line.strip():
             found = (
-                tokenizer.span_tokenize(line)
+                _openers_forward(line, tokenizer.span_tokenize(line))
                 if len(line) <= PUNKT_MAX_LINE_CHARS
                 else rule_sentence_spans(line)
             )

@@ -98,8 +98,8 @@ class VersionWriter:
             self._chunks.write(json.dumps(chunk_to_dict(chunk), ensure_ascii=False))
             self._chunks.write("\n")
         self._vectors.write(vectors)
-        for text in lexical_texts:
-            self._lexical.add(text)
+        for chunk, text in zip(chunks, lexical_texts, strict=True):
+            self._lexical.add(text, chunk.language)  # analysed in the chunk's language (issue 13)
         self.chunks += len(chunks)
 
     def commit(self, manifest: Manifest) -> Path:

@@ -55,11 +55,15 @@ def search(
     for r in payload.results:
         where = _where(_years(r.year, r.year_end), r.country, r.section, _composed(r.composed, r.section))
         loc = r.source.path + (f" row {r.source.row}" if r.source.row else "") + _page(r.source)
-        out.print(f"\n[bold cyan]{r.rank}.[/] [bold]{r.title}[/]  [dim]({where})[/]", highlight=False)
+        title = f"[bold cyan]{r.rank}.[/] [bold]{r.title}[/]{_language(r.language)}"
+        out.print(f"\n{title}  [dim]({where})[/]", highlight=False)
         out.print(f"   {r.highlight}", highlight=False, markup=False)
         out.print(f"   [dim]{loc} · {r.chunk_id} · score {r.score:.4f}[/]", highlight=False)
     years = ", ".join(f"{y}: {n}" for y, n in payload.facets.years.items())
     out.print(f"\n[dim]by year: {years}[/]", highlight=False)
+    if payload.facets.languages:
+        languages = ", ".join(f"{code}: {n}" for code, n in payload.facets.languages.items())
+        out.print(f"[dim]by language: {languages}[/]", highlight=False)
     if payload.next_cursor:
         out.print(f"[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)
 
@@ -76,6 +80,11 @@ def _years(year: int | None, year_end: int | None) -> str | None:
     if year is None:
         return None
     return f"{year}–{year_end}" if year_end is not None and year_end != year else str(year)
+
+
+def _language(code: str | None) -> str:
+    """A passage's language as a tag after its title: " [es]", or "" when unknown."""
+    return f" [dim]\\[{code}][/]" if code else ""
 
 
 def _page(source: SourceOut) -> str:
@@ -103,9 +112,10 @@ def _print_sentences(sentences: Sequence[SentenceOut]) -> None:
     for n, s in enumerate(sentences, start=1):
         where = _where(_years(s.year, s.year_end), s.country)
         out.print(f"{n}. {s.text}", highlight=False, markup=False)
+        language = f" · {s.language}" if s.language else ""
         out.print(
             f"   [dim]({where}) {s.source.path}{_page(s.source)} · {s.doc_id} · {s.chunk_id} "
-            f"[{s.start}:{s.end}][/]",
+            f"[{s.start}:{s.end}]{language}[/]",
             highlight=False,
         )
 
@@ -220,7 +230,9 @@ def mentions(
         lo = max(0, s - 80)
         snippet = p.text[lo:s] + "«" + p.text[s:e] + "»" + p.text[e : e + 80]
         where = _where(_years(p.year, p.year_end), p.country)
-        out.print(f"- {f'({where}) ' if where else ''}{p.doc_id}: …{snippet}…", highlight=False, markup=False)
+        language = f" [{p.language}]" if p.language else ""
+        line = f"- {f'({where}) ' if where else ''}{p.doc_id}: …{snippet}…{language}"
+        out.print(line, highlight=False, markup=False)
     if payload.next_cursor:
         out.print(f"[dim]more: --cursor {payload.next_cursor}[/]", highlight=False)
 

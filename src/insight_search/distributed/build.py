@@ -45,6 +45,7 @@ from insight_search.indexer import (
     build_index,
     file_digest,
 )
+from insight_search.languages import with_languages
 from insight_search.models import Chunk, Document
 from insight_search.sources.registry import iter_corpus_files, read_file
 
@@ -76,6 +77,7 @@ def read_one_file(row: dict[str, Any], chunk_words: int, chunk_chars: int | None
     try:
         digest = file_digest(path)
         for doc in read_file(path, warn=warn):
+            doc = with_languages(doc)  # as the local build's pipeline does, before chunking (issue 13)
             documents.append((doc, chunk_document(doc, chunk_words, chunk_chars)))
     except UnreadableFile as exc:
         warn(exc)

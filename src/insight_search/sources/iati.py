@@ -197,7 +197,10 @@ def _document(activity: Element, doc_id: str, path: Path, position: int, file_la
 
     titles = narratives(activity.find("title"), lang)
     title_section = Section.OUTPUT if hierarchy == "2" else Section.OUTCOME
-    passages = [Passage(t.text, title_section, label=with_lang("Activity title", t.lang)) for t in titles]
+    passages = [
+        Passage(t.text, title_section, label=with_lang("Activity title", t.lang), language=t.lang)
+        for t in titles
+    ]
     seen_texts = {t.text for t in titles}
     description_langs: list[str | None] = []
     for description in activity.findall("description"):
@@ -206,7 +209,11 @@ def _document(activity: Element, doc_id: str, path: Path, position: int, file_la
             if note.text not in seen_texts:  # a description that repeats the title is indexed once
                 seen_texts.add(note.text)
                 description_langs.append(note.lang)
-                passages.append(Passage(note.text, Section.DESCRIPTION, label=with_lang(label, note.lang)))
+                passages.append(
+                    Passage(
+                        note.text, Section.DESCRIPTION, label=with_lang(label, note.lang), language=note.lang
+                    )
+                )
     results = read_results(activity, ctx)
     passages.extend(results.passages)
     default_currency = (activity.get("default-currency") or "").strip().upper()

@@ -94,7 +94,7 @@ def read_results(activity: Element, ctx: ActivityContext) -> Results:
         if text is not None:
             section = _RESULT_SECTION.get(kind or "", Section.TEXT)
             label = f"Result ({kind})" if kind else "Result"
-            out.passages.append(Passage(text[0], section, label=out.label(label, text[1])))
+            out.passages.append(Passage(text[0], section, label=out.label(label, text[1]), language=text[1]))
         result_title = title.text if title else None
         for position, indicator in enumerate(result.findall("indicator"), start=1):
             record, passages = _indicator(indicator, result_title, position, ctx, out)
@@ -113,7 +113,9 @@ def _indicator(
     passages: list[Passage] = []
     text = joined(title, description)
     if text is not None:
-        passages.append(Passage(text[0], Section.INDICATORS, label=out.label("Indicator", text[1])))
+        passages.append(
+            Passage(text[0], Section.INDICATORS, label=out.label("Indicator", text[1]), language=text[1])
+        )
     baseline = indicator.find("baseline")
     periods: list[IndicatorPeriod] = []
     for period in indicator.findall("period"):
@@ -142,6 +144,7 @@ def _indicator(
                         year=year,
                         year_end=year_end,
                         label=out.label(label, note.lang),
+                        language=note.lang,
                     )
                 )
     record = IndicatorRecord(

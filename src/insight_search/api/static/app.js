@@ -2,7 +2,12 @@
 "use strict";
 
 const KEY_STORE = "insight-search-api-key";
-const FILTERS = ["year_from", "year_to", "country", "agency"];
+const FILTERS = ["year_from", "year_to", "country", "agency", "lang"];
+// The names of the languages a passage may be in (its ISO 639-1 code otherwise).
+const LANGUAGE_NAMES = {
+  en: "English", es: "Spanish", fr: "French", ar: "Arabic", ru: "Russian", zh: "Chinese", pt: "Portuguese",
+  de: "German", it: "Italian",
+};
 const STOP = new Set(["the", "and", "for", "with", "from", "that", "this", "into", "over", "what", "which"]);
 
 const $ = (id) => document.getElementById(id);
@@ -190,9 +195,9 @@ function saveToUrl() {
 
 // ---------------------------------------------------------------- facets and filter suggestions
 
-function addOption(select, value) {
+function addOption(select, value, label) {
   if ([...select.options].some((o) => o.value === value)) return;
-  const o = el("option", value);
+  const o = el("option", label || value);
   o.value = value;
   select.append(o);
 }
@@ -202,6 +207,9 @@ async function loadFacets() {
     const f = await api("/facets");
     const years = Object.keys(f.years).filter((y) => /^\d{4}$/.test(y)).sort();
     for (const id of ["year_from", "year_to"]) for (const y of years) addOption($(id), y);
+    for (const code of Object.keys(f.languages || {}).filter((v) => v !== "unknown")) {
+      addOption($("lang"), code, (LANGUAGE_NAMES[code] || code) + " (" + code + ")");
+    }
     for (const [field, list] of [["countries", "country-options"], ["agencies", "agency-options"]]) {
       const dl = $(list);
       dl.replaceChildren();
@@ -307,8 +315,15 @@ function renderHit(r, sameDocument) {
     h.title = r.title;
     li.append(h);
   }
-  li.append(metaElement(r));
+  const meta = metaElement(r);
+  if (r.language) {
+    const tag = el("span", r.language, "lang-tag");
+    tag.title = "Language: " + (LANGUAGE_NAMES[r.language] || r.language);
+    meta.prepend(tag, document.createTextNode(" "));
+  }
+  li.append(meta);
   const p = el("p", null, "highlight");
+  if (r.language) p.lang = r.language;
   appendMarked(p, r.highlight, state.pattern);
   li.append(p);
   const details = el("details");
@@ -393,6 +408,7 @@ function citeLink(s) {
 
 function renderSentence(s) {
   const li = el("li");
+  if (s.language) li.lang = s.language; // each sentence stays in its own language
   appendMarked(li, s.text, state.pattern);
   li.append(document.createTextNode(" "));
   li.append(citeLink(s));
