@@ -278,3 +278,53 @@ def test_cli_group_document(built: tuple[Settings, FakeEmbedder], fake_model: No
 def test_readme_names_the_option() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert "--group document" in readme and "group=document" in readme
+
+
+# ---------------------------------------------------------------- the page
+
+
+def test_page_toggle_shows_each_document_once_with_its_passages(built: tuple[Settings, FakeEmbedder]) -> None:
+    pytest.importorskip("playwright.sync_api", reason="playwright is in the [dev] extra")
+    import httpx
+    from playwright import sync_api
+
+    from .conftest import serve_in_thread
+    from .test_page_browser import CHROMIUM, CHROMIUM_ARGS, open_page, shot
+
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; scripts/test.sh does it)")
+    settings, embedder = built
+    with (
+        serve_in_thread(create_app(settings, embedder=embedder, limits=NO_LIMITS)) as base,
+        sync_api.sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page, errors = open_page(browser, base, viewport={"width": 1280, "height": 1000})
+        assert page.locator("#group").input_value() == "passage"  # the page's default
+        page.select_option("#group", "document")
+        page.fill("#q", QUERY)
+        page.locator("#search-button").click()
+        page.locator("#results > li.hit .more-passages").first.wait_for()
+        expected = httpx.get(base + "/search", params={"q": QUERY, "k": 10, "group": "document"}).json()
+        hits = page.locator("#results > li.hit")
+        assert hits.count() == len(expected["results"])
+        assert page.locator("#results h3").count() == hits.count()  # each hit its own document
+        for i, r in enumerate(expected["results"]):
+            shown = hits.nth(i).locator(".more-passages li")
+            assert shown.count() == len(r["passages"])
+            for j, passage in enumerate(r["passages"]):
+                assert passage["highlight"] in shown.nth(j).inner_text()
+        assert "group=document" in page.url
+        assert "matching documents" in page.locator("#status").inner_text()
+        page.locator(".more-passages button").first.click()
+        page.locator("#passage[open]").wait_for()
+        first = next(r for r in expected["results"] if r["passages"])
+        assert first["passages"][0]["highlight"] in page.locator("#passage-body").inner_text()
+        shot(page, "search_page_grouped.png")
+        page.locator("#passage-close").click()
+        page.select_option("#group", "passage")  # back to passages: searches again
+        page.wait_for_function("!location.search.includes('group=document')")
+        page.wait_for_function("document.querySelectorAll('#results .more-passages').length === 0")
+        assert "matching passages" in page.locator("#status").inner_text()
+        browser.close()
+    assert errors == []
