@@ -249,7 +249,13 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=DEFAULT_INDEX)
     parser.add_argument("--queries", type=int, default=300, help="test claims timed (distinct queries)")
     parser.add_argument("--whole-documents", action="store_true", help="also txtai's original setup")
+    parser.add_argument(
+        "--document-vectors",
+        action="store_true",
+        help="one vector per abstract, the mean of its chunk vectors (no embedding): exact against txtai's IVF",
+    )
     parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--latency-only", action="store_true", help="skip the quality rows")
     parser.add_argument("--out", type=Path, default=RESULTS / "txtai_side_by_side.json")
     parser.add_argument("--serve-txtai", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--encoder", default="ours", help=argparse.SUPPRESS)
@@ -282,22 +288,21 @@ def main() -> None:
             INSIGHT_SEARCH_INDEX_DIR=str(index_dir),
             INSIGHT_SEARCH_EMBEDDING_BACKEND=settings.embedding_backend,
         )
-        ports = [free_port() for _ in range(3)]
+        ports = [free_port() for _ in range(4)]
         me = str(Path(__file__).resolve())
         with contextlib.ExitStack() as stack:
             ours = stack.enter_context(started([sys.executable, "-c", SERVER, str(ports[0])], env, ports[0]))
             client = stack.enter_context(httpx.Client(base_url=ours, timeout=60))
             load = load_average()
-            for group in ("passage", "document"):
+            for group in () if args.latency_only else ("passage", "document"):
                 m = sd.evaluate(api_runs(client, claims, group), claims)
                 quality_rows.append(
                     {"system": "insight-search", "setup": f"HTTP API, group={group}", **{k: round(v, 4) for k, v in m.items()}, "load": load}
                 )
                 print(quality_rows[-1], flush=True)
             qv = encoder([c.text for c in claims])
-            quality_rows.append({"system": "MiniLM exact IP", "setup": "our chunk vectors, first chunk per document", **exact_quality(vectors, qv, doc_of, claims), "load": load_average()})
             txtai_exact = None
-            for name, faiss in (("exact FAISS (IDMap,Flat)", EXACT), ("txtai default FAISS (IVF)", None)):
+            for name, faiss in () if args.latency_only else (("exact FAISS (IDMap,Flat)", EXACT), ("txtai default FAISS (IVF)", None)):
                 load = load_average()
                 t = time.perf_counter()
                 emb = txtai_embeddings(texts, vectors, encoder, faiss)
@@ -309,15 +314,22 @@ def main() -> None:
                 payload.setdefault("txtai_build_s", {})[name] = build_s
                 if faiss is EXACT:
                     txtai_exact = emb
+            if txtai_exact is None:
+                txtai_exact = txtai_embeddings(texts, vectors, encoder, EXACT)
+            quality_rows.append({"system": "MiniLM exact IP", "setup": "our chunk vectors, first chunk per document", **exact_quality(vectors, qv, doc_of, claims), "load": load_average()})
             if args.whole_documents:
                 quality_rows.extend(whole_document_rows(claims, encoder, qv))
+            if args.document_vectors:
+                quality_rows.extend(document_vector_rows(data, claims, encoder, qv))
             latency_rows: list[dict[str, Any]] = []
             if not args.no_latency:
+                # a fresh server of ours: the quality pass above filled the first one's query-vector cache
+                fresh = stack.enter_context(started([sys.executable, "-c", SERVER, str(ports[3])], env, ports[3]))
                 bases = [
                     stack.enter_context(started([sys.executable, me, "--serve-txtai", str(port), "--encoder", name, "--index", str(index_dir)], env, port))
                     for port, name in ((ports[1], "ours"), (ports[2], "torch"))
                 ]
-                latency_rows = latency(ours, *bases, txtai_exact, [c.text for c in claims][: args.queries], warm)
+                latency_rows = latency(fresh, *bases, txtai_exact, [c.text for c in claims][: args.queries], warm)
         payload["quality"] = quality_rows
         payload["latency"] = latency_rows
     payload["environment"] = environment()
@@ -351,13 +363,47 @@ def whole_document_rows(claims: Sequence[sd.Claim], encoder: Encoder, qv: np.nda
     return rows
 
 
+def document_vector_rows(data: IndexData, claims: Sequence[sd.Claim], encoder: Encoder, qv: np.ndarray) -> list[dict[str, Any]]:
+    """One vector per abstract (the normalised mean of its chunk vectors), as many rows as txtai's original
+    whole-abstract index (5,183: above txtai's 5,000-row switch to IVF), searched exactly and by txtai's
+    default FAISS index; txtai's BM25 side gets the abstract (title + text)."""
+    corpus = {a.doc_id: a for a in sd.load_corpus()}
+    rows_of: dict[str, list[int]] = {}
+    for i, c in enumerate(data.chunks):
+        rows_of.setdefault(c.doc_id, []).append(i)
+    doc_ids = list(rows_of)
+    vectors = np.asarray(data.dense.vectors, dtype=np.float32)
+    means = np.stack([vectors[rows_of[d]].mean(axis=0) for d in doc_ids])
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    texts = [f"{corpus[d].title} {corpus[d].text}" for d in doc_ids]
+    doc_of = lambda i: doc_ids[i]  # noqa: E731
+    out = [{"system": "MiniLM exact IP", "setup": "abstract vectors (mean of its chunks)", **exact_quality(means, qv, doc_of, claims), "load": load_average()}]
+    for name, faiss in (("exact FAISS (IDMap,Flat)", EXACT), ("txtai default FAISS (IVF)", None)):
+        emb = txtai_embeddings(texts, means, encoder, faiss)
+        for mode, w in (("hybrid 0.5 (default)", None), ("dense only", 1.0)):
+            m = txtai_quality(emb, claims, doc_of, w, 100)
+            out.append({"system": "txtai", "setup": f"abstract vectors (mean of its chunks), {name}, {mode}", **m, "load": load_average()})
+            print(out[-1], flush=True)
+    return out
+
+
 def latency(ours: str, txtai_ours: str, txtai_torch: str, inproc: Any, texts: Sequence[str], warm: Sequence[str]) -> list[dict[str, Any]]:
     import httpx
 
-    names = ("insight-search HTTP", "txtai HTTP, our encoder", "txtai HTTP, torch encoder", "txtai in-process, our encoder")
-    clients = [httpx.Client(base_url=b, timeout=60) for b in (ours, txtai_ours, txtai_torch)]
+    names = (
+        "insight-search HTTP, group=passage (default)",
+        "insight-search HTTP, group=document",
+        "txtai HTTP, our encoder",
+        "txtai HTTP, torch encoder",
+        "txtai in-process, our encoder",
+    )
+    clients = [httpx.Client(base_url=b, timeout=60) for b in (ours, ours, txtai_ours, txtai_torch)]
+    params = [{"k": 10}, {"k": 10, "group": "document"}, {"k": 10}, {"k": 10}]
     calls: list[Callable[[str], Any]] = [
-        *(lambda q, c=c: c.get("/search", params={"q": q, "k": 10}).raise_for_status() for c in clients),
+        *(
+            lambda q, c=c, p=p: c.get("/search", params={"q": q, **p}).raise_for_status()
+            for c, p in zip(clients, params, strict=True)
+        ),
         lambda q: inproc.search(q, 10),
     ]
     for w in warm:
