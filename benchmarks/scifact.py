@@ -16,9 +16,12 @@ Latency: every query text is distinct and each timed pass starts with a fresh ``
 and highlight caches); a few train claims warm the model up first. In-process: ``Searcher.search`` at k=10.
 HTTP: the app in a uvicorn subprocess on 127.0.0.1 (rate limit off), ``GET /search?q=..&k=10`` with one
 keep-alive client. txtai: ``Embeddings(path=<bundled model>, method="sentence-transformers", hybrid=True)``
-(256-token window, the model's own), one document per abstract (title + text), ``search(q, 10)``. The product
-and txtai are timed query by query in alternation, so drift on this shared machine hits both alike. Load
-average is recorded with every timing.
+(256-token window, the model's own), one document per abstract (title + text), ``search(q, 10)``, on an exact
+FAISS index (``IDMap,Flat``, as ours: txtai's default above 5,000 rows is an IVF index probing 1/16 of its
+cells, which cost its dense side 0.067 nDCG@10 on 5,183 abstract vectors; issue 14). The product and txtai are timed query by query
+in alternation, so drift on this shared machine hits both alike, each on the product's query thread count
+(torch and FAISS too). Load average is recorded with every timing. The comparison on the same chunks, the
+same vectors and through HTTP for both: ``benchmarks/txtai_side_by_side.py``.
 """
 
 from __future__ import annotations
@@ -193,7 +196,9 @@ def txtai_index(corpus: Sequence[sd.Abstract], reuse: bool) -> tuple[Any, dict[s
     from txtai import Embeddings
 
     path = str(resolve_model_path("default"))
-    embeddings = Embeddings(path=path, method="sentence-transformers", hybrid=True, content=False)
+    embeddings = Embeddings(
+        path=path, method="sentence-transformers", hybrid=True, content=False, faiss={"components": "IDMap,Flat"}
+    )
     if reuse and TXTAI_SAVED.exists():
         embeddings.load(str(TXTAI_SAVED))
     window = (
@@ -370,6 +375,7 @@ def main() -> None:
 
         latency_rows: list[dict[str, Any]] = []
         rounds = []
+        _same_threads(Settings().query_threads)
         for attempt in (1, 2):  # the second round re-runs the comparison at the end
             for backend in dict.fromkeys([latency_backend, *backends]):
                 base = searchers[backend]
@@ -431,6 +437,17 @@ _TUNED = {
     "flat_index_max",
 }
 _BUILD_COLS = ("build_s", "chunks", "chunks_per_s", "cache", "load_average_at_start")
+
+
+def _same_threads(threads: int) -> None:
+    """txtai's torch and both FAISS indexes on the product's query thread count (issue 14: txtai had torch's
+    default, all cores, against our one thread)."""
+    import faiss
+    import torch
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+        faiss.omp_set_num_threads(threads)
 
 
 def _latency_row(r: dict[str, Any], where: str) -> dict[str, Any]:

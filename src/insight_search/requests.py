@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from insight_search.config import Settings
 from insight_search.errors import InvalidRequest
+from insight_search.grouping import GROUP_VALUES
 from insight_search.languages import normalise
 from insight_search.models import FUNDING_KINDS as KINDS
 from insight_search.models import Filters
@@ -52,6 +53,10 @@ QUERY_HELP = (
     "from all of it"
 )
 FundingKind = Literal[KINDS]  # type: ignore[valid-type]
+GROUP_HELP = (
+    "passage: the best passages (several may come from one document); document: one hit per document, its "
+    "best passage, with up to 3 more of its matching passages in `passages` (`total` then counts documents)"
+)
 
 
 def _not_blank(what: str) -> AfterValidator:
@@ -180,6 +185,7 @@ def _models(bounds_items: tuple[tuple[str, int], ...]) -> RequestModels:
         q: QueryText
         k: int = Field(10, ge=1, le=b["max_k"], description="Results per page")
         cursor: Cursor = None
+        group: Literal[GROUP_VALUES] = Field("passage", description=GROUP_HELP)  # type: ignore[valid-type]
 
     class SearchBatchRequest(BaseModel):
         """Several searches in one request. Each query is checked on its own (the service parses it with

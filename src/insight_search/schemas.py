@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from insight_search.facets import YEAR_COUNTING
+from insight_search.group_schemas import PASSAGES_HELP, MatchedPassageOut, passages_of
 from insight_search.indicators import period_text
 from insight_search.models import (
     Chunk,
@@ -133,6 +134,7 @@ class HitOut(ChunkOut):
     highlight: str
     dense_score: float | None = None
     lexical_score: float | None = None
+    passages: list[MatchedPassageOut] = Field(default_factory=list, description=PASSAGES_HELP)
 
     @classmethod
     def of_hit(cls, h: Hit) -> HitOut:
@@ -142,6 +144,7 @@ class HitOut(ChunkOut):
             highlight=h.highlight,
             dense_score=h.dense_score,
             lexical_score=h.lexical_score,
+            passages=passages_of(h),
             **ChunkOut.of(h.chunk).model_dump(),
         )
 

@@ -18,6 +18,7 @@ from insight_search.config import Settings
 from insight_search.embedding import Embedder
 from insight_search.facets import FacetTable
 from insight_search.filtering import FilterColumns, allowed_rows
+from insight_search.grouping import DocumentHit, PassageMatch, next_best_passages
 from insight_search.highlight import SentenceTerms, highlight
 from insight_search.lexical import tokenize
 from insight_search.models import Chunk, Facets, Filters, Hit, Query, SearchResult
@@ -84,7 +85,7 @@ class Searcher:
             return []
         vectors = self.embedder.embed_batch([q.text.strip() for q in queries])
         pairs = zip(queries, vectors, strict=True)
-        return [self._result(q, self.matching_candidates(q, v)) for q, v in pairs]
+        return [self._result(q, self.matching_candidates(q, v), v) for q, v in pairs]
 
     def candidates(self, query: Query, vector: np.ndarray | None = None) -> Candidates:
         """Every candidate of ``query`` (not validated here), best first, the matches among them marked
@@ -139,9 +140,9 @@ class Searcher:
         total, hits and facets, summaries, timelines and the facets operation all count these."""
         return [int(i) for i in self.matching_candidates(query, vector).ids]
 
-    def _result(self, query: Query, candidates: Candidates) -> SearchResult:
+    def _result(self, query: Query, candidates: Candidates, vector: np.ndarray | None = None) -> SearchResult:
         terms = set(tokenize(query.text))
-        hits = []
+        hits: list[Hit] = []
         for r, (i, score) in enumerate(candidates.page(query.offset, query.k)):
             chunk = self.chunks[i]
             sentences = None if self.sentence_terms is None else self.sentence_terms(chunk.text)
@@ -155,6 +156,8 @@ class Searcher:
                     lexical_score=candidates.lexical.get(i),
                 )
             )
+        if query.group_by_document and hits:
+            hits = self._with_passages(query, vector, hits, terms)
         end = query.offset + query.k
         return SearchResult(
             query=query.text,
@@ -163,6 +166,61 @@ class Searcher:
             facets=self.facets(candidates.ids),
             next_offset=end if end < len(candidates) else None,
         )
+
+    def _highlight(self, chunk: Chunk, terms: set[str]) -> str:
+        sentences = None if self.sentence_terms is None else self.sentence_terms(chunk.text)
+        return highlight(chunk.text, terms, sentences)
+
+    def _with_passages(
+        self, query: Query, vector: np.ndarray | None, hits: list[Hit], terms: set[str]
+    ) -> list[Hit]:
+        """Grouped hits, each with its document's next best matching passages: the chunks of the page's
+        documents (among the allowed ones) ranked by the search's own lists and fusion, matches only."""
+        s = self.settings
+        text = query.text.strip()
+        if vector is None:
+            vector = self.embedder.embed_batch([text])[0]
+        rows = [self._rows_by_id[h.chunk.chunk_id] for h in hits]
+        doc_rows = np.unique(np.concatenate([self.columns.rows("doc", self.chunks[i].doc_id) for i in rows]))
+        allowed = self.allowed(query.filters)
+        if allowed is not None:
+            doc_rows = np.intersect1d(doc_rows, allowed)
+        n = len(doc_rows)
+        dense = self.data.dense.search(vector[None, :], n, doc_rows)[0]
+        lexical, holding = self.data.lexical.search(text, n, doc_rows)
+        close = np.array(sorted(i for i, c in dense if c >= s.match_threshold), dtype=np.int64)
+        ranked = rank(
+            dense,
+            lexical,
+            np.union1d(holding, close),
+            chunk_years=self.columns.years,
+            chunk_year_ends=self.columns.year_ends,
+            years=query_years(text),
+            fusion=s.fusion,
+            weights=(s.dense_weight, s.lexical_weight),
+            rrf_k=s.rrf_k,
+        ).matching_only(s.match_threshold)
+        extra = next_best_passages(rows, ranked.ids, self.document_ordinals)
+        return [
+            DocumentHit(
+                h.rank,
+                h.score,
+                h.chunk,
+                h.highlight,
+                h.dense_score,
+                h.lexical_score,
+                passages=tuple(
+                    PassageMatch(
+                        self.chunks[j],
+                        self._highlight(self.chunks[j], terms),
+                        ranked.dense.get(j),
+                        ranked.lexical.get(j),
+                    )
+                    for j in extra[i]
+                ),
+            )
+            for h, i in zip(hits, rows, strict=True)
+        ]
 
     # ------------------------------------------------------------------ lookups
 

@@ -39,19 +39,27 @@ def search(
     query: Annotated[str, typer.Argument(help="What to look for, in plain words")],
     k: Annotated[int | None, typer.Option("--k", "-k", help="Number of results (default 10)")] = None,
     cursor: CursorOpt = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--group", help="passage (default) or document: one hit per document, with its best passages"
+        ),
+    ] = None,
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
     filters: dict[str, Any] | None = None,
 ) -> None:
     """Semantic + keyword search over the index."""
-    payload = run_operation("search", index_dir, {"q": query, "k": k, "cursor": cursor, **(filters or {})})
+    values = {"q": query, "k": k, "cursor": cursor, "group": group, **(filters or {})}
+    payload = run_operation("search", index_dir, values)
     if as_json:
         print_json(payload.model_dump())
         return
     if payload.total == 0:
         _nothing_matched(query, filters)
         return
-    out.print(f"[bold]{payload.total}[/] matching passages for [italic]{query}[/]", highlight=False)
+    what = "matching documents" if group == "document" else "matching passages"
+    out.print(f"[bold]{payload.total}[/] {what} for [italic]{query}[/]", highlight=False)
     for r in payload.results:
         where = _where(_years(r.year, r.year_end), r.country, r.section, _composed(r.composed, r.section))
         loc = r.source.path + (f" row {r.source.row}" if r.source.row else "") + _page(r.source)
@@ -59,6 +67,9 @@ def search(
         out.print(f"\n{title}  [dim]({where})[/]", highlight=False)
         out.print(f"   {r.highlight}", highlight=False, markup=False)
         out.print(f"   [dim]{loc} · {r.chunk_id} · score {r.score:.4f}[/]", highlight=False)
+        for p in r.passages:  # group=document: the document's next best passages
+            out.print(f"   · {p.highlight}", highlight=False, markup=False)
+            out.print(f"     [dim]{p.chunk_id} · passage {p.passage_index}[/]", highlight=False)
     years = ", ".join(f"{y}: {n}" for y, n in payload.facets.years.items())
     out.print(f"\n[dim]by year: {years}[/]", highlight=False)
     if payload.facets.languages:

@@ -117,7 +117,7 @@ function appendCited(parent, text, start, end, pattern) {
 
 // ---------------------------------------------------------------- state
 
-const state = { q: "", params: {}, pattern: null, cursor: null, view: "results", loaded: { timeline: false }, lastDoc: null };
+const state = { q: "", params: {}, group: "passage", pattern: null, cursor: null, view: "results", loaded: { timeline: false }, lastDoc: null };
 const SHORT_TITLE = 90; // characters of a title shown above a group of hits (the whole title is its tooltip)
 
 function formParams() {
@@ -189,6 +189,7 @@ function metaElement(x, tag = "p") {
 
 function saveToUrl() {
   const p = new URLSearchParams({ q: state.q, ...state.params });
+  if (state.group === "document") p.set("group", "document");
   if (state.view === "timeline") p.set("view", "timeline");
   history.replaceState(null, "", "?" + p);
 }
@@ -339,11 +340,36 @@ function renderHit(r, sameDocument) {
   open.addEventListener("click", () => openPassage(r, at >= 0 ? { start: at, end: at + r.highlight.length } : null));
   actions.append(open);
   li.append(actions);
+  if (r.passages && r.passages.length) li.append(renderMorePassages(r));
   return li;
+}
+
+// One per document (group=document): the document's next best matching passages under its hit.
+function renderMorePassages(r) {
+  const box = el("div", null, "more-passages");
+  box.append(el("p", "More from this document:", "meta"));
+  const ul = el("ul");
+  for (const p of r.passages) {
+    const item = el("li");
+    const text = el("span", null, "highlight");
+    appendMarked(text, p.highlight, state.pattern);
+    item.append(text, document.createTextNode(" "));
+    const at = p.text.indexOf(p.highlight);
+    const open = el("button", "Open", "link");
+    open.type = "button";
+    open.title = "Open this passage in context";
+    const x = { ...r, ...p, year_end: p.year };
+    open.addEventListener("click", () => openPassage(x, at >= 0 ? { start: at, end: at + p.highlight.length } : null));
+    item.append(open);
+    ul.append(item);
+  }
+  box.append(ul);
+  return box;
 }
 
 async function loadResults(append) {
   const params = { q: state.q, k: 10, ...state.params };
+  if (state.group === "document") params.group = "document";
   if (append && state.cursor) params.cursor = state.cursor;
   const out = await api("/search", params);
   const list = $("results");
@@ -352,7 +378,7 @@ async function loadResults(append) {
     state.lastDoc = null;
   }
   for (const r of out.results) {
-    list.append(renderHit(r, r.doc_id === state.lastDoc));
+    list.append(renderHit(r, state.group !== "document" && r.doc_id === state.lastDoc));
     state.lastDoc = r.doc_id;
   }
   state.cursor = out.next_cursor;
@@ -368,7 +394,7 @@ async function loadResults(append) {
     setStatus(
       nothing
         ? "Nothing matched “" + state.q + "”" + (Object.keys(state.params).length ? " with these filters" : "") + "."
-        : out.total + (out.total === 1 ? " matching passage" : " matching passages") + " for “" + state.q + "”",
+        : out.total + " matching " + (state.group === "document" ? "document" : "passage") + (out.total === 1 ? "" : "s") + " for “" + state.q + "”",
     );
   }
 }
@@ -613,6 +639,7 @@ async function runSearch() {
   state.q = q;
   $("intro").hidden = true;
   state.params = formParams();
+  state.group = $("group").value === "document" ? "document" : "passage";
   state.pattern = termPattern(queryTerms(q));
   state.cursor = null;
   state.loaded.timeline = false;
@@ -634,6 +661,9 @@ function init() {
   });
   $("nothing-clear-filters").addEventListener("click", () => $("clear-filters").click());
   $("more").addEventListener("click", () => withStatus(loadResults(true), $("results-view")));
+  $("group").addEventListener("change", () => {
+    if (state.q) runSearch();
+  });
   $("show-results").addEventListener("click", () => setView("results"));
   $("show-timeline").addEventListener("click", () => setView("timeline"));
   $("passage-close").addEventListener("click", () => $("passage").close());
@@ -647,6 +677,7 @@ function init() {
       if ($(id).tagName === "SELECT") addOption($(id), v);
       $(id).value = v;
     }
+    if (url.get("group") === "document") $("group").value = "document";
     if (url.get("view") === "timeline") setView("timeline");
     if (url.get("q")) {
       $("q").value = url.get("q");
