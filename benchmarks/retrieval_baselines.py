@@ -34,6 +34,25 @@ def document_text(doc: rd.Doc) -> str:
     return f"{title}\n{text}" if title and not text.startswith(title) else text
 
 
+class CachedEmbedder:
+    """An embedder whose vectors go through an :class:`EmbeddingCache` file (the same model, backend and
+    threads as ``inner``): query vectors are embedded once across runs of the benchmarks."""
+
+    def __init__(self, inner: Embedder, cache_path: Path) -> None:
+        self.inner, self.cache_path = inner, cache_path
+        self.model_id, self.dimension, self.backend = inner.model_id, inner.dimension, inner.backend
+
+    def limit_threads(self, threads: int) -> None:
+        self.inner.limit_threads(threads)
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        cache = EmbeddingCache(self.cache_path)
+        try:
+            return embed_with_cache(self.inner, list(texts), cache)[0]
+        finally:
+            cache.close()
+
+
 def _drop(ranked: list[str], qid: str, drop_self: bool) -> list[str]:
     return [d for d in ranked if d != qid] if drop_self else ranked
 
@@ -65,14 +84,17 @@ def dense_run(
     embedder: Embedder,
     cache_path: Path,
     depth: int = DEPTH,
+    query_embedder: Embedder | None = None,
 ) -> Run:
+    """``embedder`` embeds the documents (through the cache file), ``query_embedder`` (default: the same)
+    the queries."""
     docs = collection.documents
     cache = EmbeddingCache(cache_path)
     try:
         matrix, _ = embed_with_cache(embedder, [document_text(d) for d in docs], cache)
     finally:
         cache.close()
-    vectors = embedder.embed_batch([t for _, t in queries])
+    vectors = (query_embedder or embedder).embed_batch([t for _, t in queries])
     scores = np.asarray(vectors, dtype=np.float32) @ matrix.T
     n = min(depth + 1, len(docs))
     drop = collection.ignore_identical_ids

@@ -19,7 +19,8 @@ held-back fifth: every fifth judged query by sorted id, as ``match_threshold.py`
 ArguAna: a hit whose id is the query's is dropped before scoring (BEIR's ``ignore_identical_ids``).
 
 Index builds go under ``--work-dir/<collection>/index-<chunking>``; each collection's embedding cache is
-``--work-dir/<collection>/cache.sqlite`` (copied into a new index before its build, and back after), so texts
+``--work-dir/<collection>/cache.sqlite`` (copied into a new index before its build, its new entries merged back after; query vectors are kept
+there too), so texts
 already embedded are not embedded again. The benchmark builds leave out the sentence store (the vectors of the
 sentences summaries quote; search never reads it): a version without one is valid (``store``), and the build
 is 5-10x faster without it. ``--docs`` writes the tables into docs/benchmarks.md, section "Issue 14".
@@ -28,8 +29,10 @@ is 5-10x faster without it. ``--docs`` writes the tables into docs/benchmarks.md
 from __future__ import annotations
 
 import argparse
+import hashlib
+import itertools
 import logging
-import shutil
+import sqlite3
 import statistics
 import sys
 import time
@@ -44,20 +47,26 @@ import retrieval_baselines as rb  # noqa: E402
 import retrieval_data as rd  # noqa: E402
 from bench_common import RESULTS, environment, load_average, write_results  # noqa: E402
 from insight_search import indexer, store  # noqa: E402
+from insight_search.caching import CachingEmbedder  # noqa: E402
 from insight_search.config import Settings  # noqa: E402
-from insight_search.embedding import make_embedder  # noqa: E402
+from insight_search.embedding import Embedder, make_embedder  # noqa: E402
+from insight_search.search import index_embedder  # noqa: E402
 
 DEFAULT_WORK = Path("/tmp/r14")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 SECTION = "## Issue 14: retrieval on five collections, side by side"
 BEGIN, END = "<!-- retrieval_compare: begin -->", "<!-- retrieval_compare: end -->"
 K = 100
+Qrels = rd.Qrels
 TUNE = {"scifact": "train", "nfcorpus": "dev", "arguana": "tune"}  # the parts settings may be chosen on
 BUILD_FIELDS = ("chunk_words", "chunk_chars", "title_in_dense", "title_in_lexical", "embedding_backend")
 
 
 def judged_queries(collection: rd.Collection, split: str) -> list[tuple[str, str, dict[str, int]]]:
-    """The judged queries of ``split``: "test", or "tune" (the collection's tuning part; empty without one)."""
+    """The judged queries of ``split``: "test", or "tune" (the collection's tuning part; empty without one;
+    a :func:`sample` has its own "tune" and "test")."""
+    if split in collection.qrels:
+        return collection.judged(split)
     if split == "tune":
         part = TUNE.get(collection.name)
         if part is None:
@@ -66,6 +75,57 @@ def judged_queries(collection: rd.Collection, split: str) -> list[tuple[str, str
             return sorted(collection.judged("test"))[::5]
         return collection.judged(part)
     return collection.judged(split)
+
+
+def _order(key: str) -> bytes:
+    """A fixed pseudo-random order of ids (no RNG: the same on every machine and Python)."""
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+
+
+def sample(collection: rd.Collection, n_docs: int, tune: int, test: int) -> rd.Collection:
+    """A sub-collection for a machine too slow to embed the whole one: at most ``tune`` judged queries of the
+    tuning part and ``test`` of the test part (ArguAna: the test queries outside its tuning fifth), taken in a
+    fixed pseudo-random order while their relevant documents fit in half of ``n_docs``; all their relevant
+    documents; then other documents in the same fixed order up to ``n_docs`` (ArguAna: not the queries' own
+    arguments, which are dropped from the hits anyway). Judgements are kept as they are (all of a chosen
+    query's relevant documents are in). Where queries have over 5 relevant documents on average (NFCorpus:
+    38), ``n_docs`` documents in the fixed order instead, each query's judgements cut to them (a query with
+    none left is not taken). Named ``<name>-s<n_docs>``."""
+    chosen: dict[str, Qrels] = {}
+    keep: set[str] = set()
+    tune_ids = {q for q, _, _ in judged_queries(collection, "tune")}
+    pools = {}
+    for split in ("tune", "test"):
+        pool = judged_queries(collection, split)
+        if split == "test" and collection.name == "arguana":
+            pool = [j for j in pool if j[0] not in tune_ids]
+        pools[split] = sorted(pool, key=lambda j: _order(j[0]))
+    judged = [len(rel) for pool in pools.values() for _, _, rel in pool]
+    if judged and sum(judged) / len(judged) > 5:
+        # Many relevant documents a query (NFCorpus): documents first, in the fixed order; each query keeps
+        # its judgements on them, and is kept if one is left.
+        keep = {d.doc_id for d in sorted(collection.documents, key=lambda d: _order(d.doc_id))[:n_docs]}
+        for split, cap in (("tune", tune), ("test", test)):
+            cut = ((q, {d: g for d, g in rel.items() if d in keep}) for q, _, rel in pools[split])
+            chosen[split] = dict(itertools.islice(((q, r) for q, r in cut if r), cap))
+    else:
+        for split, cap in (("tune", tune), ("test", test)):
+            taken: Qrels = {}
+            for qid, _, rel in pools[split]:
+                if len(taken) == cap:
+                    break
+                if len(keep | set(rel)) <= n_docs // 2:
+                    taken[qid] = rel
+                    keep |= set(rel)
+            chosen[split] = taken
+    asked = set(chosen["tune"]) | set(chosen["test"])
+    others = [d for d in collection.documents if d.doc_id not in keep and d.doc_id not in asked]
+    others.sort(key=lambda d: _order(d.doc_id))
+    keep |= {d.doc_id for d in others[: max(0, n_docs - len(keep))]}
+    docs = [d for d in collection.documents if d.doc_id in keep]
+    queries = {q: collection.queries[q] for q in asked}
+    qrels = {"tune": chosen["tune"], "test": chosen["test"]} if chosen["tune"] else {"test": chosen["test"]}
+    return rd.Collection(f"{collection.name}-s{n_docs}", docs, queries, qrels, collection.ignore_identical_ids)
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
@@ -83,6 +143,39 @@ def index_tag(settings: Settings) -> str:
     return "index-" + "-".join(f"{f}={getattr(settings, f)}" for f in BUILD_FIELDS).replace("_", "")
 
 
+def copy_cache(source: Path, target: Path) -> None:
+    """A consistent copy of an SQLite cache another process may be writing (the backup API)."""
+    src, dst = sqlite3.connect(str(source), timeout=60), sqlite3.connect(str(target))
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def merge_cache(source: Path, target: Path) -> None:
+    """Add the entries of cache ``source`` that ``target`` lacks."""
+    db = sqlite3.connect(str(target), timeout=60)
+    try:
+        db.execute("ATTACH DATABASE ? AS other", (str(source),))
+        with db:
+            db.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM other.embeddings")
+        db.execute("DETACH DATABASE other")
+    finally:
+        db.close()
+
+
+def query_embedder(settings: Settings, cache_path: Path) -> CachingEmbedder:
+    """The server's query embedder for ``settings.index_dir`` (``search.index_embedder``: the model and the
+    backend its index was built with), its vectors kept in the collection's cache file across runs."""
+    return CachingEmbedder(rb.CachedEmbedder(index_embedder(settings), cache_path), maxsize=200_000)
+
+
+def cache_path(work: Path, collection: rd.Collection) -> Path:
+    """The embedding cache of a collection, shared with its samples (``scifact-s800`` uses scifact's)."""
+    return work / collection.name.split("-s")[0] / "cache.sqlite"
+
+
 def product_index(collection: rd.Collection, work: Path, settings: Settings) -> tuple[Path, dict[str, Any]]:
     """The collection's index under ``settings``' chunking (built once; the collection's cache shared)."""
     base = work / collection.name
@@ -92,16 +185,16 @@ def product_index(collection: rd.Collection, work: Path, settings: Settings) -> 
         return index_dir, info
     jsonl = collection.write_jsonl(base / "docs" / f"{collection.name}.jsonl")
     index_dir.mkdir(parents=True, exist_ok=True)
-    shared, own = base / "cache.sqlite", index_dir / indexer.CACHE_FILE
+    shared, own = cache_path(work, collection), index_dir / indexer.CACHE_FILE
     if shared.exists():
-        shutil.copy(shared, own)
+        copy_cache(shared, own)
     load = load_average()
     # No sentence store (see the module's note): each chunk gets no quotable spans.
     with mock.patch.object(indexer, "sentence_texts", lambda chunks: ([[] for _ in chunks], [])):
         report = indexer.build_index(
             [jsonl], settings.model_copy(update={"index_dir": index_dir}), make_embedder(settings)
         )
-    shutil.copy(own, shared)
+    merge_cache(own, shared)
     info.update(
         build_s=round(report.seconds, 1),
         chunks=report.chunks,
@@ -115,11 +208,12 @@ def product_index(collection: rd.Collection, work: Path, settings: Settings) -> 
 
 
 def api_run(
-    settings: Settings, queries: Sequence[tuple[str, str]], drop_self: bool
+    settings: Settings, queries: Sequence[tuple[str, str]], drop_self: bool, embedder: Embedder
 ) -> tuple[rb.Run, dict[str, Any]]:
     """Every query through ``GET /search?q=...&k=100`` of the real app; documents in the order of their first
     passage. The server's request limits are its defaults; only the rate limit is off (one client sends
-    thousands of queries) and the index watcher (nothing changes)."""
+    thousands of queries) and the index watcher (nothing changes). ``embedder``: the server's query embedder
+    (:func:`query_embedder`; the app limits it to ``query_threads`` as ``serve`` does)."""
     from fastapi.testclient import TestClient
 
     from insight_search.api.app import create_app
@@ -129,7 +223,7 @@ def api_run(
     refused: dict[int, int] = {}
     passages: list[int] = []
     seconds: list[float] = []
-    with TestClient(create_app(served), base_url="http://localhost") as client:
+    with TestClient(create_app(served, embedder=embedder), base_url="http://localhost") as client:
         for qid, text in queries:
             started = time.perf_counter()
             response = client.get("/search", params={"q": text, "k": K})
@@ -169,14 +263,18 @@ def compare(
     drop = collection.ignore_identical_ids
     started = time.perf_counter()
     load = load_average()
-    run, api = api_run(settings.model_copy(update={"index_dir": index_dir}), queries, drop)
+    served = settings.model_copy(update={"index_dir": index_dir})
+    queries_by = query_embedder(served, cache_path(work, collection))
+    run, api = api_run(served, queries, drop, queries_by)
     out["default (API)"] = {**score(run, judged), **api, "load_average": load}
     logging.info("%s: API %s in %.0f s", collection.name, out["default (API)"], time.perf_counter() - started)
     if baselines:
         embedder = make_embedder(Settings())  # documents on all cores, as an index build
         lexical = rb.bm25s_run(collection, queries)
-        embedder.limit_threads(Settings().query_threads)  # queries on the server's thread count
-        dense = rb.dense_run(collection, queries, embedder, work / collection.name / "cache.sqlite")
+        # queries: the server's embedder (its thread count; the vectors the API run embedded)
+        dense = rb.dense_run(
+            collection, queries, embedder, cache_path(work, collection), query_embedder=queries_by
+        )
         for name, r in (("bm25s", lexical), ("MiniLM", dense), ("RRF k=60", rb.rrf_run([lexical, dense]))):
             out[name] = score(r, judged)
         logging.info("%s: %s", collection.name, {k: out[k] for k in ("bm25s", "MiniLM", "RRF k=60")})
@@ -229,10 +327,14 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a Settings override")
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--sample", type=int, metavar="DOCS", help="a sub-collection of this many documents")
+    parser.add_argument("--sample-queries", default="100,150", metavar="TUNE,TEST",
+                        help="at most this many tuning and test queries in a --sample")
     parser.add_argument("--docs", action="store_true", help="write the tables into docs/benchmarks.md")
     parser.add_argument("--out", type=Path, default=RESULTS / "retrieval_compare.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     overrides = parse_overrides(args.set)
     names = [n for n in args.collections.split(",") if n]
     missing = [n for n in names if n not in rd.available()]
@@ -252,10 +354,13 @@ def main() -> None:
     }
     for name in (n for n in names if n not in missing):
         collection = rd.load(name)
+        if args.sample:
+            tune, test = (int(x) for x in args.sample_queries.split(","))
+            collection = sample(collection, args.sample, tune, test)
         if not judged_queries(collection, args.split):
             logging.info("%s: no %s part, skipped", name, args.split)
             continue
-        report["collections"][name] = compare(collection, args.split, args.work_dir, overrides,
+        report["collections"][collection.name] = compare(collection, args.split, args.work_dir, overrides,
                                               not args.no_baselines)
         logging.info("%s done, load %s", name, load_average())
     report["load_average_at_end"] = load_average()
