@@ -327,7 +327,10 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a Settings override")
     parser.add_argument("--no-baselines", action="store_true")
-    parser.add_argument("--sample", type=int, metavar="DOCS", help="a sub-collection of this many documents")
+    parser.add_argument(
+        "--sample", default="", metavar="NAME=DOCS,...",
+        help="sub-collections of this many documents (e.g. scifact=800,arguana=700; see sample())",
+    )
     parser.add_argument("--sample-queries", default="100,150", metavar="TUNE,TEST",
                         help="at most this many tuning and test queries in a --sample")
     parser.add_argument("--docs", action="store_true", help="write the tables into docs/benchmarks.md")
@@ -336,6 +339,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     overrides = parse_overrides(args.set)
+    samples = {k: int(v) for k, _, v in (p.partition("=") for p in args.sample.split(",") if p)}
     names = [n for n in args.collections.split(",") if n]
     missing = [n for n in names if n not in rd.available()]
     if missing:
@@ -354,9 +358,9 @@ def main() -> None:
     }
     for name in (n for n in names if n not in missing):
         collection = rd.load(name)
-        if args.sample:
+        if name in samples:
             tune, test = (int(x) for x in args.sample_queries.split(","))
-            collection = sample(collection, args.sample, tune, test)
+            collection = sample(collection, samples[name], tune, test)
         if not judged_queries(collection, args.split):
             logging.info("%s: no %s part, skipped", name, args.split)
             continue

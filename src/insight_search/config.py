@@ -41,14 +41,20 @@ class Settings(BaseSettings):
     # length and drop repeats over more of the corpus, and hold more in memory: about 2 KB a chunk)
     index_window: int = Field(default=8192, ge=1)
 
-    # Chunking: sentences are packed into chunks of at most this many words (never across passages)
-    chunk_words: int = 120
+    # Chunking: sentences are packed into chunks of at most this many words (never across passages).
+    # 400 (issue 14): a document as short as an abstract or a progress note is one chunk, one vector (the
+    # model reads its first max_seq_length tokens, BM25 all of it); 120-word chunks split such documents in
+    # two or three and weakened the dense list. benchmarks/retrieval_levers.py on the tuning parts and
+    # benchmarks/retrieval_compare.py on the test parts (docs/benchmarks.md, "Issue 14").
+    chunk_words: int = 400
     # ... and of at most this many characters (a longer word is cut); unset: chunk_words x 15 (chunking.py)
     chunk_chars: int | None = Field(default=None, ge=1)
     # Index each chunk after its document's title, for BM25 and/or for the embedding (the text shown stays
-    # the chunk's own). SciFact train claims: title for BM25 only is best (benchmarks/scifact_levers.py).
+    # the chunk's own). Issue 14: the title in both (with whole-document chunks), measured together with
+    # chunk_words on the tuning parts of SciFact, NFCorpus and ArguAna (docs/benchmarks.md, "Issue 14";
+    # before, on SciFact train claims alone with 120-word chunks, the title for BM25 only was best).
     title_in_lexical: bool = True
-    title_in_dense: bool = False
+    title_in_dense: bool = True
 
     # Retrieval
     # SciFact train claims (benchmarks/scifact_levers.py), title in BM25: RRF k=60 0.721, k=10 0.730,
