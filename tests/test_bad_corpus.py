@@ -137,6 +137,7 @@ def test_a_20_mb_jsonl_record_does_not_lose_the_rest_of_the_file(tmp_path: Path)
     bounded by the input (about 15 s here, on a busy 2-core machine; the old code failed after 20 s)."""
     import time
 
+    from insight_search.chunking import default_max_chars
     from insight_search.config import Settings
 
     from .conftest import FakeEmbedder
@@ -156,4 +157,4 @@ def test_a_20_mb_jsonl_record_does_not_lose_the_rest_of_the_file(tmp_path: Path)
     assert report.problems == ()
     data = store.load(settings.index_dir, expected_model_id=FakeEmbedder.model_id)
     assert {c.doc_id for c in data.chunks} == {r["id"] for r in records}
-    assert max(len(c.text) for c in data.chunks) <= 120 * 15
+    assert max(len(c.text) for c in data.chunks) <= default_max_chars(settings.chunk_words)

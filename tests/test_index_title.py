@@ -39,8 +39,9 @@ class Recording:
         return self.inner.embed_batch(texts)
 
 
-def test_default_title_for_bm25_only(tmp_path: Path, fake_embedder) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings(index_dir=tmp_path / "index")
+def test_title_for_bm25_only(tmp_path: Path, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    # (the default until issue 14; now the title is embedded too: tests/test_retrieval_defaults.py)
+    settings = Settings(index_dir=tmp_path / "index", title_in_dense=False)
     embedder = Recording(fake_embedder)
     build_index([_corpus(tmp_path)], settings, embedder)
     searcher = open_searcher(settings, embedder)

@@ -10,7 +10,7 @@ import pytest
 
 from insight_search import store
 from insight_search.errors import BadInput, IndexNotFound, ModelMismatch
-from insight_search.indexer import build_index, index_is_current
+from insight_search.indexer import build_index, index_is_current, indexed_text
 from insight_search.models import Filters, Query
 from insight_search.search import Searcher, open_searcher
 
@@ -172,7 +172,8 @@ def test_bad_files_are_reported_and_the_rest_indexed(corpus, settings, fake_embe
 def test_vectors_in_index_are_the_embedder_vectors(corpus, settings, fake_embedder):
     build_index([corpus], settings, fake_embedder)
     data = store.load(settings.index_dir)
-    expected = fake_embedder.embed_batch([c.text for c in data.chunks])
+    # what is embedded: the chunk's text, after its title when title_in_dense (the default since issue 14)
+    expected = fake_embedder.embed_batch([indexed_text(c, settings.title_in_dense) for c in data.chunks])
     np.testing.assert_allclose(data.dense.vectors, expected, atol=1e-6)
 
 

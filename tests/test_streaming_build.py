@@ -72,8 +72,9 @@ def test_a_build_in_small_windows_writes_the_same_index_as_one_window(lac: Path,
     # Each distinct text (a chunk's, or a quotable sentence's) was embedded once, in one window or across
     # windows (the cache carries repeats over).
     corpus = collect_corpus([lac])
-    chunks = [c for d in corpus.documents.values() for c in chunk_document(d)]
-    distinct = len({indexed_text(c, False) for c in chunks} | set(sentence_texts(chunks)[1]))
+    s = Settings()  # the build's chunking and embedded text (the title too, since issue 14)
+    chunks = [c for d in corpus.documents.values() for c in chunk_document(d, s.chunk_words, s.chunk_chars)]
+    distinct = len({indexed_text(c, s.title_in_dense) for c in chunks} | set(sentence_texts(chunks)[1]))
     assert whole_embedder.texts_embedded == windowed_embedder.texts_embedded == distinct
 
     # The streamed build holds what the in-memory reading gives: same documents, repeats merged the same way.
