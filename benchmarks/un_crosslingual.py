@@ -1,0 +1,185 @@
+"""Cross-lingual questions on UN text (issue 13), and the cost of the multilingual lane.
+
+    python benchmarks/un_crosslingual.py [--work-dir /tmp/insight-un] [--countries MEX,COL,HTI,SEN]
+                                         [--cost] [--out benchmarks/results/un_crosslingual.json]
+
+The corpus: the UN INFO API files of ``--countries`` (../shared/data/uninfo-api) and the sample outcome page
+(corpus/). The questions: ``benchmarks/data/un_crosslingual.jsonl``, written by hand for this benchmark:
+English questions about Spanish and French sub-outputs (each read, then its subject paraphrased in English
+without the names of places, programmes or organisations it gives), and Spanish questions about English
+passages of the sample page (``passage_contains``: a phrase of the passage that answers it). A sub-output
+whose text is the same as a target's (a project listed twice under two ids) counts as the target.
+
+hit@5: a target document among the first five documents (``Query(k=5, group_by_document=True)``); for a
+question about the page, a chunk of the page holding ``passage_contains`` among the first five hits.
+``today`` is the index searched without the lane, ``new default`` with it (one index, the same vectors).
+
+``--cost`` builds the corpus three times from empty caches in one run: English only, with the lane over
+every chunk, and with the lane over non-English chunks only (``multilingual_passages="non_english"``), and
+reports chunks/s, query latency (p50/p95 over the questions, 3 rounds, warm) and the lane's bytes a chunk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import (  # noqa: E402
+    RESULTS,
+    environment,
+    load_average,
+    markdown_table,
+    percentiles,
+    write_results,
+)
+from insight_search import store  # noqa: E402
+from insight_search.config import Settings  # noqa: E402
+from insight_search.embedding import make_embedder  # noqa: E402
+from insight_search.indexer import build_index  # noqa: E402
+from insight_search.models import Query  # noqa: E402
+from insight_search.multilingual import LANE_DIR, make_multilingual_embedder  # noqa: E402
+from insight_search.search import Searcher  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+API = ROOT.parent / "shared" / "data" / "uninfo-api"
+QUESTIONS = Path(__file__).resolve().parent / "data" / "un_crosslingual.jsonl"
+PAGE = ROOT / "corpus"
+
+
+def corpus(countries: list[str]) -> list[Path]:
+    return [*(API / f"{c}.json" for c in countries), PAGE]
+
+
+def questions() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def hit_at_5(searcher: Searcher, qs: list[dict[str, Any]]) -> dict[str, Any]:
+    """hit@5 of the English and the Spanish questions, and the questions missed."""
+    page = next(c.doc_id for c in searcher.chunks if c.source.path.startswith(str(PAGE)))
+    same: dict[str, set[str]] = {}  # document text -> ids (repeats of one sub-output under two ids)
+    texts: dict[str, str] = {}
+    for c in searcher.chunks:
+        texts[c.doc_id] = texts.get(c.doc_id, "") + c.text
+    for doc, text in texts.items():
+        same.setdefault(text, set()).add(doc)
+    out: dict[str, list[int]] = {"en->es/fr": [], "es->en": []}
+    missed = []
+    for q in qs:
+        if q["targets"] == ["PAGE"]:
+            hits = searcher.search(Query(text=q["question"], k=5)).hits
+            ok = any(h.chunk.doc_id == page and q["passage_contains"] in h.chunk.text for h in hits)
+            out["es->en"].append(int(ok))
+        else:
+            relevant = set().union(*(same.get(texts.get(t, ""), {t}) for t in q["targets"]))
+            hits = searcher.search(Query(text=q["question"], k=5, group_by_document=True)).hits
+            ok = any(h.chunk.doc_id in relevant for h in hits)
+            out["en->es/fr"].append(int(ok))
+        if not ok:
+            missed.append(q["id"])
+    return {
+        **{f"hit@5 {k}": round(sum(v) / len(v), 3) for k, v in out.items() if v},
+        **{f"questions {k}": len(v) for k, v in out.items()},
+        "missed": missed,
+    }
+
+
+def latency(searcher: Searcher, qs: list[dict[str, Any]], rounds: int = 3) -> dict[str, float]:
+    times = []
+    for _ in range(rounds):
+        for q in qs:
+            t = time.perf_counter()
+            searcher.search(Query(text=q["question"], k=10))
+            times.append((time.perf_counter() - t) * 1000)
+    return percentiles(times)
+
+
+def build(paths: list[Path], index_dir: Path, reuse: bool = False, **lane: Any) -> tuple[Settings, dict[str, Any]]:
+    settings = Settings(index_dir=index_dir, **lane)
+    if reuse and store.current_version(index_dir) is not None:
+        return settings, {"reused": str(store.current_version(index_dir))}
+    shutil.rmtree(index_dir, ignore_errors=True)
+    embedder = make_embedder(settings)
+    start = load_average()
+    report = build_index(paths, settings, embedder)
+    version = store.current_version(index_dir)
+    assert version is not None
+    lane_bytes = sum(f.stat().st_size for f in (version / LANE_DIR).rglob("*")) if lane else 0
+    total = sum(f.stat().st_size for f in version.rglob("*") if f.is_file())
+    return settings, {
+        "chunks": report.chunks,
+        "seconds": round(report.seconds, 1),
+        "chunks_per_s": round(report.chunks / report.seconds, 2),
+        "lane_bytes_per_chunk": round(lane_bytes / report.chunks, 1),
+        "version_bytes_per_chunk": round(total / report.chunks, 1),
+        "load_average_at_start": start,
+        "load_average_at_end": load_average(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/insight-un"))
+    parser.add_argument("--countries", default="MEX,COL,HTI,SEN")
+    parser.add_argument("--cost", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS / "un_crosslingual.json")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    paths = corpus(args.countries.split(","))
+    qs = questions()
+    report: dict[str, Any] = {"questions": len(qs), "countries": args.countries}
+    builds: dict[str, Any] = {}
+    if args.cost:
+        _, builds["English only"] = build(paths, args.work_dir / "english")
+        logging.info("English only: %s", builds["English only"])
+    settings, builds["with the lane (all chunks)"] = build(
+        paths, args.work_dir / "lane", reuse=not args.cost, multilingual=True
+    )
+    logging.info("lane: %s", builds["with the lane (all chunks)"])
+    if args.cost:
+        _, builds["with the lane (non-English chunks)"] = build(
+            paths, args.work_dir / "lane-non-english", multilingual=True, multilingual_passages="non_english"
+        )
+        logging.info("lane, non-English: %s", builds["with the lane (non-English chunks)"])
+    embedder = make_embedder(settings)
+    embedder.limit_threads(1)
+    lane = make_multilingual_embedder(settings)
+    lane.limit_threads(1)
+    data = store.load(settings.index_dir, expected_model_id=embedder.model_id)
+    systems = {
+        "today (no lane)": Searcher(data, embedder, settings, multilingual=False),
+        "new default": Searcher(data, embedder, settings, multilingual=lane),
+    }
+    results: dict[str, Any] = {}
+    for name, searcher in systems.items():
+        results[name] = hit_at_5(searcher, qs)
+        if args.cost:
+            results[name]["latency_ms"] = latency(searcher, qs)
+        results[name]["load_average"] = load_average()
+        logging.info("%s: %s", name, results[name])
+    report.update(builds=builds, results=results, environment=environment())
+    report["settings"] = {
+        "multilingual_weight": settings.multilingual_weight,
+        "multilingual_match_threshold": settings.multilingual_match_threshold,
+    }
+    shown = [{"system": k, **{m: v for m, v in r.items() if m not in ("missed", "latency_ms")}} for k, r in results.items()]
+    tables = {"hit@5": markdown_table(shown)}
+    if args.cost:
+        tables["latency"] = markdown_table([{"system": k, **r["latency_ms"]} for k, r in results.items()])
+    if builds:
+        tables["builds"] = markdown_table([{"build": k, **v} for k, v in builds.items()])
+    write_results(args.out, report, tables)
+    for title, table in tables.items():
+        print(f"## {title}\n{table}")
+
+
+if __name__ == "__main__":
+    main()
