@@ -43,7 +43,7 @@ from bench_common import (  # noqa: E402
 from insight_search import store  # noqa: E402
 from insight_search.config import Settings  # noqa: E402
 from insight_search.embedding import make_embedder  # noqa: E402
-from insight_search.indexer import build_index  # noqa: E402
+from insight_search.indexer import CACHE_FILE, build_index  # noqa: E402
 from insight_search.models import Query  # noqa: E402
 from insight_search.multilingual import LANE_DIR, make_multilingual_embedder  # noqa: E402
 from insight_search.search import Searcher  # noqa: E402
@@ -106,7 +106,8 @@ def build(paths: list[Path], index_dir: Path, reuse: bool = False, **lane: Any) 
     settings = Settings(index_dir=index_dir, **lane)
     if reuse and store.current_version(index_dir) is not None:
         return settings, {"reused": str(store.current_version(index_dir))}
-    shutil.rmtree(index_dir, ignore_errors=True)
+    if not reuse:  # from empty: no version and no embedding cache
+        shutil.rmtree(index_dir, ignore_errors=True)
     embedder = make_embedder(settings)
     start = load_average()
     report = build_index(paths, settings, embedder)
@@ -130,25 +131,33 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/insight-un"))
     parser.add_argument("--countries", default="MEX,COL,HTI,SEN")
     parser.add_argument("--cost", action="store_true")
+    parser.add_argument("--cost-countries", default="HTI", help="the corpus of the three cost builds")
     parser.add_argument("--out", type=Path, default=RESULTS / "un_crosslingual.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    paths = corpus(args.countries.split(","))
-    qs = questions()
+    countries = args.countries.split(",")
+    paths = corpus(countries)
+    qs = [q for q in questions() if q["targets"] == ["PAGE"] or q["targets"][0].split(":")[1] in countries]
     report: dict[str, Any] = {"questions": len(qs), "countries": args.countries}
     builds: dict[str, Any] = {}
     if args.cost:
-        _, builds["English only"] = build(paths, args.work_dir / "english")
-        logging.info("English only: %s", builds["English only"])
-    settings, builds["with the lane (all chunks)"] = build(
-        paths, args.work_dir / "lane", reuse=not args.cost, multilingual=True
-    )
-    logging.info("lane: %s", builds["with the lane (all chunks)"])
-    if args.cost:
-        _, builds["with the lane (non-English chunks)"] = build(
-            paths, args.work_dir / "lane-non-english", multilingual=True, multilingual_passages="non_english"
-        )
-        logging.info("lane, non-English: %s", builds["with the lane (non-English chunks)"])
+        cost_paths = corpus(args.cost_countries.split(","))
+        report["cost_countries"] = args.cost_countries
+        for name, lane in (
+            ("English only", {}),
+            ("with the lane (all chunks)", {"multilingual": True}),
+            ("with the lane (non-English chunks)", {"multilingual": True, "multilingual_passages": "non_english"}),
+        ):
+            folder = args.work_dir / "cost" / name.split(" (")[-1].strip(")").replace(" ", "-")
+            _, builds[name] = build(cost_paths, folder, **lane)
+            logging.info("%s: %s", name, builds[name])
+    seed = args.work_dir / "cost" / "all-chunks" / CACHE_FILE
+    main_cache = args.work_dir / "lane" / CACHE_FILE
+    if seed.exists() and not main_cache.exists():  # the cost builds' vectors: embed only what is new
+        main_cache.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(seed, main_cache)
+    settings, built = build(paths, args.work_dir / "lane", reuse=True, multilingual=True)
+    report["index"] = built
     embedder = make_embedder(settings)
     embedder.limit_threads(1)
     lane = make_multilingual_embedder(settings)
