@@ -192,7 +192,18 @@ def test_non_english_only_embeds_the_other_languages(tmp_path: Path) -> None:
     norms = np.linalg.norm(np.asarray(data.multilingual.vectors, dtype=np.float32), axis=1)
     by_doc = {c.doc_id: float(n) for c, n in zip(data.chunks, norms, strict=True)}
     assert by_doc["en-roads"] == 0.0 and by_doc["es-care"] == pytest.approx(1.0)
-    assert doc_ids(searcher(settings, FakeLane()), "care system for women")[0] == "es-care"
+    s = searcher(settings, FakeLane())
+    assert doc_ids(s, "care system for women")[0] == "es-care"
+    # the English rows (zeros) are never in the lane's list: they score as without the lane
+    query = Query(text="roads repaired after floods", k=5)
+    with_lane, without = s.candidates(query), searcher(settings, False).candidates(query)
+    english = {i for i, c in enumerate(s.chunks) if c.doc_id.startswith("en-")}
+
+    def scores(found: object) -> dict[int, float]:
+        pairs = zip(found.ids.tolist(), found.scores.tolist(), strict=True)  # type: ignore[attr-defined]
+        return {i: v for i, v in pairs if i in english}
+
+    assert scores(with_lane) == scores(without) and scores(without)
 
 
 def test_which_chunks_the_lane_embeds(tmp_path: Path) -> None:

@@ -136,7 +136,9 @@ class Searcher:
         if self.lane is not None and self.data.multilingual is not None:
             if lane_vector is None:
                 lane_vector = self.lane.embed_batch([text])[0]
-            lane = self.data.multilingual.search(lane_vector[None, :], chunk_depth, allowed)[0]
+            # rows the lane left out (``multilingual_passages``) hold zeros: never in its list
+            found = self.data.multilingual.search(lane_vector[None, :], chunk_depth, allowed)[0]
+            lane = [(i, c) for i, c in found if c > 0.0]
             threshold = s.multilingual_match_threshold
             matching = np.union1d(matching, np.array([i for i, c in lane if c >= threshold], dtype=np.int64))
         if grouped:
