@@ -73,7 +73,9 @@ ROWS = [
 ]
 
 
-def built(tmp_path: Path, lane: Embedder | None, rows: list[dict[str, str]] = ROWS, **updates: object) -> Settings:
+def built(
+    tmp_path: Path, lane: Embedder | None, rows: list[dict[str, str]] = ROWS, **updates: object
+) -> Settings:
     corpus = write_jsonl(tmp_path / "corpus" / "docs.jsonl", rows)
     settings = Settings(index_dir=tmp_path / "index", multilingual=lane is not None, **updates)  # type: ignore[arg-type]
     build_index([corpus], settings, FakeEmbedder(), multilingual=lane)
