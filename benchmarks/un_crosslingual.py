@@ -27,8 +27,11 @@ import logging
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -42,7 +45,7 @@ from bench_common import (  # noqa: E402
 )
 from insight_search import store  # noqa: E402
 from insight_search.config import Settings  # noqa: E402
-from insight_search.embedding import make_embedder  # noqa: E402
+from insight_search.embedding import Embedder, make_embedder  # noqa: E402
 from insight_search.indexer import CACHE_FILE, build_index  # noqa: E402
 from insight_search.models import Query  # noqa: E402
 from insight_search.multilingual import LANE_DIR, make_multilingual_embedder  # noqa: E402
@@ -92,14 +95,37 @@ def hit_at_5(searcher: Searcher, qs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def latency(searcher: Searcher, qs: list[dict[str, Any]], rounds: int = 3) -> dict[str, float]:
-    times = []
-    for _ in range(rounds):
+def latency(systems: dict[str, Searcher], qs: list[dict[str, Any]], rounds: int = 3) -> dict[str, Any]:
+    """p50/p95 of ``Searcher.search`` (k=10) of every question, the systems taking turns on each question
+    (so that a change of the machine's load weighs on all alike); a first round warms up and is dropped."""
+    times: dict[str, list[float]] = {name: [] for name in systems}
+    for round_ in range(rounds + 1):
         for q in qs:
-            t = time.perf_counter()
-            searcher.search(Query(text=q["question"], k=10))
-            times.append((time.perf_counter() - t) * 1000)
-    return percentiles(times)
+            for name, searcher in systems.items():
+                t = time.perf_counter()
+                searcher.search(Query(text=q["question"], k=10))
+                if round_:
+                    times[name].append((time.perf_counter() - t) * 1000)
+    return {name: percentiles(ms) for name, ms in times.items()}
+
+
+class Timed:
+    """An embedder that adds up the seconds its ``embed_batch`` calls take (the share of a build each model
+    costs, measured inside one build, so that the machine's load changes weigh on both alike)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.seconds, self.texts = inner, 0.0, 0
+        self.model_id, self.dimension, self.backend = inner.model_id, inner.dimension, inner.backend
+
+    def limit_threads(self, threads: int) -> None:
+        self.inner.limit_threads(threads)
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        t = time.perf_counter()
+        out = self.inner.embed_batch(texts)
+        self.seconds += time.perf_counter() - t
+        self.texts += len(texts)
+        return out
 
 
 def build(paths: list[Path], index_dir: Path, reuse: bool = False, **lane: Any) -> tuple[Settings, dict[str, Any]]:
@@ -108,9 +134,10 @@ def build(paths: list[Path], index_dir: Path, reuse: bool = False, **lane: Any) 
         return settings, {"reused": str(store.current_version(index_dir))}
     if not reuse:  # from empty: no version and no embedding cache
         shutil.rmtree(index_dir, ignore_errors=True)
-    embedder = make_embedder(settings)
+    embedder = Timed(make_embedder(settings))
+    multilingual = Timed(make_multilingual_embedder(settings)) if settings.multilingual else None
     start = load_average()
-    report = build_index(paths, settings, embedder)
+    report = build_index(paths, settings, embedder, multilingual=multilingual)
     version = store.current_version(index_dir)
     assert version is not None
     lane_bytes = sum(f.stat().st_size for f in (version / LANE_DIR).rglob("*")) if lane else 0
@@ -121,6 +148,10 @@ def build(paths: list[Path], index_dir: Path, reuse: bool = False, **lane: Any) 
         "chunks_per_s": round(report.chunks / report.seconds, 2),
         "lane_bytes_per_chunk": round(lane_bytes / report.chunks, 1),
         "version_bytes_per_chunk": round(total / report.chunks, 1),
+        "english_embed_s": round(embedder.seconds, 1),
+        "english_texts": embedder.texts,
+        "lane_embed_s": round(multilingual.seconds, 1) if multilingual else 0.0,
+        "lane_texts": multilingual.texts if multilingual else 0,
         "load_average_at_start": start,
         "load_average_at_end": load_average(),
     }
@@ -130,7 +161,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/insight-un"))
     parser.add_argument("--countries", default="MEX,COL,HTI,SEN")
-    parser.add_argument("--cost", action="store_true")
+    parser.add_argument("--cost", action="store_true", help="the three builds of --cost-countries")
+    parser.add_argument("--latency", action="store_true", help="query latency, the systems taking turns")
     parser.add_argument("--cost-countries", default="HTI", help="the corpus of the three cost builds")
     parser.add_argument("--out", type=Path, default=RESULTS / "un_crosslingual.json")
     args = parser.parse_args()
@@ -170,19 +202,22 @@ def main() -> None:
     results: dict[str, Any] = {}
     for name, searcher in systems.items():
         results[name] = hit_at_5(searcher, qs)
-        if args.cost:
-            results[name]["latency_ms"] = latency(searcher, qs)
         results[name]["load_average"] = load_average()
         logging.info("%s: %s", name, results[name])
+    if args.latency:
+        report["latency_load_average_at_start"] = load_average()
+        report["latency_ms"] = latency(systems, qs)
+        report["latency_load_average_at_end"] = load_average()
+        logging.info("latency: %s", report["latency_ms"])
     report.update(builds=builds, results=results, environment=environment())
     report["settings"] = {
         "multilingual_weight": settings.multilingual_weight,
         "multilingual_match_threshold": settings.multilingual_match_threshold,
     }
-    shown = [{"system": k, **{m: v for m, v in r.items() if m not in ("missed", "latency_ms")}} for k, r in results.items()]
+    shown = [{"system": k, **{m: v for m, v in r.items() if m != "missed"}} for k, r in results.items()]
     tables = {"hit@5": markdown_table(shown)}
-    if args.cost:
-        tables["latency"] = markdown_table([{"system": k, **r["latency_ms"]} for k, r in results.items()])
+    if args.latency:
+        tables["latency"] = markdown_table([{"system": k, **r} for k, r in report["latency_ms"].items()])
     if builds:
         tables["builds"] = markdown_table([{"build": k, **v} for k, v in builds.items()])
     write_results(args.out, report, tables)

