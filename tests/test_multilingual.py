@@ -218,3 +218,11 @@ def test_which_chunks_the_lane_embeds(tmp_path: Path) -> None:
     assert needs_lane(chunk, "all")
     assert not needs_lane(replace(chunk, language="en"), "non_english")
     assert needs_lane(replace(chunk, language="es"), "non_english")
+
+
+def test_saving_a_loaded_index_keeps_its_lane(tmp_path: Path) -> None:
+    data = store.load(built(tmp_path, FakeLane()).index_dir)
+    store.save(tmp_path / "copy", data)
+    again = store.load(tmp_path / "copy")
+    assert again.multilingual is not None and again.multilingual.size == len(again.chunks)
+    assert np.array_equal(np.asarray(again.multilingual.vectors), np.asarray(data.multilingual.vectors))  # type: ignore[union-attr]

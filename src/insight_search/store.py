@@ -222,6 +222,11 @@ def save(index_dir: Path, data: IndexData) -> Path:
     name, tmp = new_version(index_dir)
     logger.info("writing index version %s", name)
     data.dense.save(tmp)
+    if data.multilingual is not None:
+        from insight_search.multilingual import LANE_DIR
+
+        (tmp / LANE_DIR).mkdir()
+        data.multilingual.save(tmp / LANE_DIR)
     data.lexical.save(tmp / "lexical")
     _write_jsonl(tmp / "chunks.jsonl", (chunk_to_dict(c) for c in data.chunks))
     _write_jsonl(tmp / "documents.jsonl", (document_to_dict(d) for d in data.documents.values()))
