@@ -134,32 +134,11 @@ def looks_english(text: str) -> bool:
     return sum(w in _ENGLISH_WORDS for w in words) >= ENGLISH_SHARE * len(words)
 
 
-# Words and letters that say a text is not English: Spanish, French and Portuguese function words, accented
-# Latin letters, and any letter of another script (Arabic, Cyrillic, Chinese...).
-_OTHER_TEXT = (
-    "de la el los las del y en para con por una un que se al sobre su sus es son como entre "
-    "le les des du et pour dans avec une sur au aux est sont par ou ce cette "
-    "da do dos das em com uma os as na no nas nos"
-)
-_OTHER_WORDS = frozenset(_OTHER_TEXT.split())
-_ACCENTED = re.compile(r"[áéíóúñüàèìòùâêîôûçãõœ¿¡]", re.IGNORECASE)
-_NON_LATIN = re.compile(r"[^\W\d_a-zA-Z\u00c0-\u024f]")
-
-
-def query_is_english(text: str) -> bool:
-    """Whether a query reads as English: no letter of another script, no accented letter and no Spanish,
-    French or Portuguese function word (a short English query often has no English function word)."""
-    if _NON_LATIN.search(text) or _ACCENTED.search(text):
-        return False
-    return not any(w in _OTHER_WORDS for w in _WORD.findall(text.lower()))
-
-
-def is_english(chunk: Chunk) -> bool:
-    """``Chunk.language`` is "en", or, unknown, the text reads as English (:func:`looks_english`)."""
-    return chunk.language == "en" if chunk.language is not None else looks_english(chunk.text)
-
-
 def needs_lane(chunk: Chunk, passages: str) -> bool:
     """Whether the lane embeds ``chunk``: always with ``passages="all"``; with ``"non_english"`` only when
     its language is not English (``Chunk.language``, else :func:`looks_english`)."""
-    return passages == "all" or not is_english(chunk)
+    if passages == "all":
+        return True
+    if chunk.language is not None:
+        return chunk.language != "en"
+    return not looks_english(chunk.text)

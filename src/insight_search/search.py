@@ -21,7 +21,6 @@ from insight_search.filtering import FilterColumns, allowed_rows
 from insight_search.highlight import SentenceTerms, highlight
 from insight_search.lexical import tokenize
 from insight_search.models import Chunk, Facets, Filters, Hit, Query, SearchResult
-from insight_search.multilingual import query_is_english
 from insight_search.ranking import DOCUMENT_DEPTH_FACTOR, Candidates, by_document, query_years, rank
 from insight_search.store import IndexData
 from insight_search.text import fold
@@ -90,13 +89,6 @@ class Searcher:
         return np.array([ordinal.setdefault(c.doc_id, len(ordinal)) for c in self.chunks], dtype=np.int64)
 
     @cached_property
-    def _english_rows(self) -> np.ndarray:
-        """For each chunk, whether it is in English (``multilingual.is_english``), built on first use."""
-        from insight_search.multilingual import is_english
-
-        return np.fromiter((is_english(c) for c in self.chunks), dtype=bool, count=len(self.chunks))
-
-    @cached_property
     def _rows_by_id(self) -> dict[str, int]:
         return {c.chunk_id: i for i, c in enumerate(self.chunks)}
 
@@ -144,12 +136,9 @@ class Searcher:
         if self.lane is not None and self.data.multilingual is not None:
             if lane_vector is None:
                 lane_vector = self.lane.embed_batch([text])[0]
-            # Rows the lane left out (``multilingual_passages``) hold zeros: never in its list. For an English
-            # query the lane adds only the passages in other languages: the English lanes rank the English
-            # ones (so English collections rank as without the lane).
+            # rows the lane left out (``multilingual_passages``) hold zeros: never in its list
             found = self.data.multilingual.search(lane_vector[None, :], chunk_depth, allowed)[0]
-            english = self._english_rows if query_is_english(text) else None
-            lane = [(i, c) for i, c in found if c > 0.0 and (english is None or not english[i])]
+            lane = [(i, c) for i, c in found if c > 0.0]
             threshold = s.multilingual_match_threshold
             matching = np.union1d(matching, np.array([i for i, c in lane if c >= threshold], dtype=np.int64))
         if grouped:
