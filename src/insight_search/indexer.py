@@ -246,8 +246,11 @@ class _Pipeline:
         settings: Settings,
         progress: Progress | None,
         embed_batch: int | None = None,
+        lane: Embedder | None = None,
     ) -> None:
         self.writer, self.embedder, self.cache, self.settings = writer, embedder, cache, settings
+        self.lane = lane  # the multilingual lane's embedder (``multilingual``), if the build adds it
+        self.lane_rows = 0  # chunks the lane embedded (or found in the cache); the others got zeros
         self.progress = progress or Progress()
         self.embed_batch = embed_batch or max(settings.embed_batch_size * 8, 64)
         self.window: list[Chunk] = []
@@ -298,7 +301,15 @@ class _Pipeline:
         self.sentences += len(sentences)
         self.sentences_embedded += new
         lexical = [indexed_text(c, self.settings.title_in_lexical) for c in chunks]
-        self.writer.add_chunks(chunks, vectors, lexical, (spans, sentence_vectors))
+        lane_vectors = None  # the multilingual lane's rows (``multilingual.lane_vectors``), if it is built
+        if self.lane is not None:
+            from insight_search.multilingual import lane_vectors as lane_rows
+
+            lane_vectors, rows = lane_rows(
+                self.lane, chunks, texts, self.cache, self.settings.multilingual_passages
+            )
+            self.lane_rows += rows
+        self.writer.add_chunks(chunks, vectors, lexical, (spans, sentence_vectors), lane_vectors)
 
 
 def build_index(
@@ -309,20 +320,32 @@ def build_index(
     progress: Progress | None = None,
     reader: CorpusReader = read_corpus,
     embed_batch: int | None = None,
+    multilingual: Embedder | None = None,
 ) -> IndexReport:
     """Build the index of ``paths`` (module docstring). ``reader`` reads the paths (the Ray build reads them
     on a cluster); ``embed_batch`` is how many texts go to ``embedder.embed_batch`` at once (default: eight
-    model batches; a cluster embedder takes a whole window and spreads it over its workers)."""
+    model batches; a cluster embedder takes a whole window and spreads it over its workers). With
+    ``settings.multilingual`` the version gets the multilingual lane, embedded by ``multilingual`` (default:
+    the configured one, ``multilingual.make_multilingual_embedder``; in a Ray build, on the driver)."""
     started = time.perf_counter()
     index_dir = settings.index_dir
+    lane = multilingual
+    if lane is None and settings.multilingual:
+        from insight_search.multilingual import make_multilingual_embedder
+
+        lane = make_multilingual_embedder(settings)
     with store.build_lock(index_dir):
         store.clean_leftovers(index_dir)
         writer = VersionWriter(
-            index_dir, embedder.dimension, flat_max=settings.flat_index_max, merge=_merge_duplicate
+            index_dir,
+            embedder.dimension,
+            flat_max=settings.flat_index_max,
+            merge=_merge_duplicate,
+            lane_dimension=lane.dimension if lane is not None else None,
         )
         cache = EmbeddingCache(index_dir / CACHE_FILE)
         try:
-            pipeline = _Pipeline(writer, embedder, cache, settings, progress, embed_batch)
+            pipeline = _Pipeline(writer, embedder, cache, settings, progress, embed_batch, lane)
             corpus = reader(paths, pipeline.add_document, progress)
             pipeline.flush()
             if writer.chunks == 0:
@@ -349,6 +372,9 @@ def build_index(
                     title_in_lexical=settings.title_in_lexical,
                     title_in_dense=settings.title_in_dense,
                     built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    multilingual_model_id=lane.model_id if lane is not None else None,
+                    multilingual_dimension=lane.dimension if lane is not None else None,
+                    multilingual_rows=pipeline.lane_rows if lane is not None else None,
                 )
             )
         except BaseException:

@@ -81,6 +81,9 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
     "built_at": str,
     "dense_index": str,
     "dense_storage": str,
+    "multilingual_model_id": str,
+    "multilingual_dimension": int,
+    "multilingual_rows": int,
     "format_version": int,
 }
 _ORDER = (
@@ -98,6 +101,9 @@ _ORDER = (
     "built_at",
     "dense_index",
     "dense_storage",
+    "multilingual_model_id",
+    "multilingual_dimension",
+    "multilingual_rows",
     "format_version",
     "checksums",
 )
@@ -124,6 +130,11 @@ class Manifest:
     dense_index: str | None = None  # "flat" or "hnsw"
     dense_storage: str | None = None  # "float32" or "float16"
     checksums: Mapping[str, str] | None = None  # file of the version (relative path) -> its checksum
+    # The multilingual lane (issue 13; ``multilingual``): its model and width, and how many chunks it
+    # embedded (the others have a zero vector); all None in a version built without it
+    multilingual_model_id: str | None = None
+    multilingual_dimension: int | None = None
+    multilingual_rows: int | None = None
     extra: Mapping[str, Any] = field(default_factory=_no_extra)
 
     @classmethod

@@ -159,14 +159,16 @@ def rank(
     fusion: str = "convex",
     weights: tuple[float, float] = (1.0, 1.0),
     rrf_k: int = 10,
+    extra: Sequence[tuple[Ranked, float]] = (),
 ) -> Candidates:
-    """The candidates of the ``dense`` and ``lexical`` lists, ``matching`` rows included.
+    """The candidates of the ``dense`` and ``lexical`` lists (and of each ``extra`` (list, weight), such as
+    the multilingual lane's), ``matching`` rows included.
 
     ``chunk_years``: the year of each row (-1 when none; its length is the number of rows). ``years``: the
     years named in the query; their passages form a third list, weighted like the heavier of the two, in
     the order the other two give them (so "Trust Fund 2021" favours the 2021 passages)."""
-    lists: list[Ranked] = [dense, lexical]
-    w = list(weights)
+    lists: list[Ranked] = [dense, lexical, *(ranked for ranked, _ in extra)]
+    w = [*weights, *(weight for _, weight in extra)]
     if years:
         lists.append(year_list(lists, w, years, chunk_years, rrf_k, chunk_year_ends))
         w.append(max(w))

@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 
 class Searcher:
     """One loaded index and the embedder of its model. ``sentence_terms``: how a hit's sentences and their
-    terms are found for its highlight (a cache of :func:`highlight.sentence_terms`, see ``caching``)."""
+    terms are found for its highlight (a cache of :func:`highlight.sentence_terms`, see ``caching``).
+    ``multilingual``: the query embedder of the index's multilingual lane, if it has one (True: the
+    configured one, ``multilingual.lane_embedder``; False: search without the lane)."""
 
     def __init__(
         self,
@@ -40,6 +42,7 @@ class Searcher:
         settings: Settings | None = None,
         *,
         sentence_terms: Callable[[str], SentenceTerms] | None = None,
+        multilingual: Embedder | bool = True,
     ) -> None:
         self.data = data
         self.embedder = embedder
@@ -47,6 +50,29 @@ class Searcher:
         self.chunks = data.chunks
         self.columns = FilterColumns.of(data.chunks)
         self.sentence_terms = sentence_terms
+        self.lane = self._lane_embedder(multilingual)
+
+    def _lane_embedder(self, multilingual: Embedder | bool) -> Embedder | None:
+        """The lane's query embedder: None without a lane (or when told), or when the configured lane model
+        is not the one that built the index (logged: the search goes on without the lane)."""
+        built = self.data.manifest.multilingual_model_id
+        if self.data.multilingual is None or multilingual is False:
+            return None
+        if multilingual is True:
+            from insight_search.multilingual import lane_embedder
+
+            lane = lane_embedder(self.settings)
+        else:
+            lane = multilingual
+        if lane.model_id != built:
+            logger.warning(
+                "the index's multilingual lane was built with %r, the configured lane model is %r: "
+                "searching without the lane (rebuild the index to use it)",
+                built,
+                lane.model_id,
+            )
+            return None
+        return lane
 
     @cached_property
     def folded_texts(self) -> list[str]:
@@ -83,14 +109,18 @@ class Searcher:
         count them, none for a query that matches nothing); the query texts are embedded in one batch."""
         if not queries:
             return []
-        vectors = self.embedder.embed_batch([q.text.strip() for q in queries])
-        pairs = zip(queries, vectors, strict=True)
-        return [self._result(q, self.matching_candidates(q, v), v) for q, v in pairs]
+        texts = [q.text.strip() for q in queries]
+        vectors = self.embedder.embed_batch(texts)
+        lanes = self.lane.embed_batch(texts) if self.lane is not None else [None] * len(queries)
+        pairs = zip(queries, vectors, lanes, strict=True)
+        return [self._result(q, self.matching_candidates(q, v, lane_vector=lv), v) for q, v, lv in pairs]
 
-    def candidates(self, query: Query, vector: np.ndarray | None = None) -> Candidates:
+    def candidates(
+        self, query: Query, vector: np.ndarray | None = None, *, lane_vector: np.ndarray | None = None
+    ) -> Candidates:
         """Every candidate of ``query`` (not validated here), best first, the matches among them marked
-        (``Candidates.matching``); ``vector``: its embedding. Ranking is over the top lists; a match below
-        both lists follows them with score 0."""
+        (``Candidates.matching``); ``vector``: its embedding (``lane_vector``: by the multilingual lane).
+        Ranking is over the top lists; a match below them follows with score 0."""
         s = self.settings
         text = query.text.strip()
         if vector is None:
@@ -103,7 +133,17 @@ class Searcher:
         dense = self.data.dense.search(vector[None, :], chunk_depth, allowed)[0]
         lexical, holding = self.data.lexical.search(text, chunk_depth, allowed)
         matching = np.union1d(holding, self._close(vector, dense, chunk_depth, allowed))
+        lane: Sequence[tuple[int, float]] = []
+        if self.lane is not None and self.data.multilingual is not None:
+            if lane_vector is None:
+                lane_vector = self.lane.embed_batch([text])[0]
+            # rows the lane left out (``multilingual_passages``) hold zeros: never in its list
+            found = self.data.multilingual.search(lane_vector[None, :], chunk_depth, allowed)[0]
+            lane = [(i, c) for i, c in found if c > 0.0]
+            threshold = s.multilingual_match_threshold
+            matching = np.union1d(matching, np.array([i for i, c in lane if c >= threshold], dtype=np.int64))
         if grouped:
+            lane = _lane_by_document(lane, dense, lexical, matching, self.document_ordinals, depth)
             dense, lexical, matching = by_document(dense, lexical, matching, self.document_ordinals, depth)
         return rank(
             dense,
@@ -115,6 +155,7 @@ class Searcher:
             fusion=s.fusion,
             weights=(s.dense_weight, s.lexical_weight),
             rrf_k=s.rrf_k,
+            extra=((lane, s.multilingual_weight),) if lane else (),
         )
 
     def _close(
@@ -129,9 +170,12 @@ class Searcher:
             close = np.union1d(close, self.data.dense.close_rows(vector, threshold, allowed))
         return close
 
-    def matching_candidates(self, query: Query, vector: np.ndarray | None = None) -> Candidates:
+    def matching_candidates(
+        self, query: Query, vector: np.ndarray | None = None, *, lane_vector: np.ndarray | None = None
+    ) -> Candidates:
         """The candidates of ``query`` that match it, best first: what a search pages, counts and facets."""
-        return self.candidates(query, vector).matching_only(self.settings.match_threshold)
+        found = self.candidates(query, vector, lane_vector=lane_vector)
+        return found.matching_only(self.settings.match_threshold)
 
     def matching(self, query: Query, vector: np.ndarray | None = None) -> list[int]:
         """Rows of the chunks that match ``query``, best first: they hold a query word after BM25's analysis
@@ -234,6 +278,37 @@ class Searcher:
 
     def chunks_of_documents(self, doc_ids: set[str]) -> list[Chunk]:
         return [self.chunks[i] for d in doc_ids for i in self.columns.rows("doc", d).tolist()]
+
+
+def _lane_by_document(
+    lane: Sequence[tuple[int, float]],
+    dense: Sequence[tuple[int, float]],
+    lexical: Sequence[tuple[int, float]],
+    matching: np.ndarray,
+    ordinals: np.ndarray,
+    depth: int,
+) -> list[tuple[int, float]]:
+    """The lane's list cut to one entry per document (its best chunk), each document named by the row
+    ``ranking.by_document`` names it by: its first row in the dense then lexical lists, else its first
+    matching row, else its best lane row (so that fusion adds up its ranks in every list)."""
+    named: dict[int, int] = {}
+    for i, _ in (*dense, *lexical):
+        named.setdefault(int(ordinals[i]), i)
+    rows = np.asarray(matching, dtype=np.int64)
+    if len(rows):
+        docs, first = np.unique(ordinals[rows], return_index=True)
+        for doc, j in zip(docs.tolist(), first.tolist(), strict=True):
+            named.setdefault(int(doc), int(rows[j]))
+    out: list[tuple[int, float]] = []
+    seen: set[int] = set()
+    for i, score in lane:
+        doc = int(ordinals[i])
+        if doc not in seen:
+            seen.add(doc)
+            out.append((named.get(doc, i), score))
+            if len(out) == depth:
+                break
+    return out
 
 
 def open_searcher(

@@ -14,6 +14,8 @@ crash at any moment leaves the previous version whole; leftovers are removed by 
   (indicator records live only with their documents, in ``documents.jsonl``)
 * ``sentences/``: each chunk's quotable sentences and their vectors (``sentence_store``; absent in a version
   written before them)
+* ``multilingual/``: the multilingual lane's vectors, as the dense index's files (``multilingual``; absent in
+  a version built without the lane)
 
 The manifest records a checksum of every other file of its version (``checksums``: relative path ->
 ``crc32:<hex>``); :func:`load` verifies them before it reads anything, so a same-size damage (a flipped
@@ -83,6 +85,7 @@ class IndexData:
     path: Path | None = None
     indicators: list[IndicatorRecord] = field(default_factory=list)  # the documents' own, in their order
     sentences: SentenceStore | None = None  # None: summaries embed their sentences on the fly
+    multilingual: DenseIndex | None = None  # the multilingual lane's vectors; None: built without it
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -220,6 +223,11 @@ def save(index_dir: Path, data: IndexData) -> Path:
     name, tmp = new_version(index_dir)
     logger.info("writing index version %s", name)
     data.dense.save(tmp)
+    if data.multilingual is not None:
+        from insight_search.multilingual import LANE_DIR
+
+        (tmp / LANE_DIR).mkdir()
+        data.multilingual.save(tmp / LANE_DIR)
     data.lexical.save(tmp / "lexical")
     _write_jsonl(tmp / "chunks.jsonl", (chunk_to_dict(c) for c in data.chunks))
     _write_jsonl(tmp / "documents.jsonl", (document_to_dict(d) for d in data.documents.values()))
@@ -276,10 +284,17 @@ def load(
         dense = DenseIndex.load(version, manifest.dimension)
         lexical = LexicalIndex.load(version / "lexical")
         sentences = SentenceStore.load(version, manifest.dimension, len(chunks))
+        lane = None
+        if manifest.multilingual_dimension:
+            from insight_search.multilingual import LANE_DIR
+
+            lane = DenseIndex.load(version / LANE_DIR, manifest.multilingual_dimension)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"cannot read the index in {version}: {exc}") from exc
     if dense.size != len(chunks):
         raise IndexCorrupt(f"{version}: {dense.size} vectors for {len(chunks)} chunks")
+    if lane is not None and lane.size != len(chunks):
+        raise IndexCorrupt(f"{version}: {lane.size} multilingual vectors for {len(chunks)} chunks")
     return IndexData(
         manifest,
         chunks,
@@ -290,6 +305,7 @@ def load(
         path=version,
         indicators=indicators,
         sentences=sentences,
+        multilingual=lane,
     )
 
 

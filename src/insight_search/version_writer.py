@@ -20,6 +20,7 @@ from insight_search.dense import VECTORS_FILE, DenseIndex, VectorWriter
 from insight_search.lexical import LexicalBuilder
 from insight_search.manifest import Manifest
 from insight_search.models import Chunk, Document
+from insight_search.multilingual import LANE_DIR
 from insight_search.records import chunk_to_dict, document_from_dict, document_to_dict
 from insight_search.sentence_store import SentenceWriter, Span
 from insight_search.store import new_version, publish
@@ -42,6 +43,7 @@ class VersionWriter:
         *,
         flat_max: int,
         merge: Callable[[Document, Document], Document],
+        lane_dimension: int | None = None,
     ) -> None:
         self.index_dir, self.dimension, self.flat_max, self.merge = index_dir, dimension, flat_max, merge
         self.name, self.tmp = new_version(index_dir)
@@ -58,6 +60,12 @@ class VersionWriter:
         # The quotable sentences of every chunk and their vectors (``sentence_store``); dropped when a batch
         # of chunks comes without them (the version then summarises on the fly, as one written before).
         self._sentences: SentenceWriter | None = SentenceWriter(self.tmp, dimension)
+        # The multilingual lane's vectors (``multilingual``), one row per chunk, in ``multilingual/``
+        self.lane_dimension = lane_dimension
+        self._lane: VectorWriter | None = None
+        if lane_dimension is not None:
+            (self.tmp / LANE_DIR).mkdir()
+            self._lane = VectorWriter(self.tmp / LANE_DIR / VECTORS_FILE, lane_dimension)
 
     def add_document(self, doc: Document) -> bool:
         """Stage ``doc``; False when its id was seen before (merged, no new chunks)."""
@@ -83,11 +91,17 @@ class VersionWriter:
         vectors: np.ndarray,
         lexical_texts: Sequence[str],
         sentences: tuple[Sequence[Sequence[Span]], np.ndarray] | None = None,
+        lane_vectors: np.ndarray | None = None,
     ) -> None:
         """``sentences``: each chunk's quotable sentence spans and their vectors, one row per span
-        (``sentence_store.SentenceWriter.add``)."""
+        (``sentence_store.SentenceWriter.add``). ``lane_vectors``: the multilingual lane's row of each chunk
+        (required when the writer was made with ``lane_dimension``)."""
         if not (len(chunks) == len(vectors) == len(lexical_texts)):
             raise ValueError("add_chunks needs one vector and one text per chunk")
+        if self._lane is not None:
+            if lane_vectors is None or len(lane_vectors) != len(chunks):
+                raise ValueError("add_chunks needs one multilingual vector per chunk")
+            self._lane.write(lane_vectors)
         if self._sentences is not None:
             if sentences is None or len(sentences[0]) != len(chunks):
                 self._sentences.abort()
@@ -109,6 +123,16 @@ class VersionWriter:
         self._vectors.close()
         if self._sentences is not None:
             self._sentences.close()
+        if self._lane is not None and self.lane_dimension is not None:
+            self._lane.close()
+            if self.chunks > self.flat_max:  # HNSW for the lane too
+                lane = self.tmp / LANE_DIR
+                index = DenseIndex.from_vector_file(
+                    lane / VECTORS_FILE, self.lane_dimension, flat_max=self.flat_max
+                )
+                index.save(lane)
+                (lane / VECTORS_FILE).unlink()
+                del index
         if self.chunks > self.flat_max:  # HNSW, built from the vector file block by block
             vectors = self.tmp / VECTORS_FILE
             dense = DenseIndex.from_vector_file(vectors, self.dimension, flat_max=self.flat_max)
@@ -141,6 +165,7 @@ class VersionWriter:
             self._vectors.close,
             self._staging.close,
             self._lexical.spill.close,
+            *((self._lane.close,) if self._lane is not None else ()),
             *((self._sentences.abort,) if self._sentences is not None else ()),
         ):
             with contextlib.suppress(Exception):

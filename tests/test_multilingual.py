@@ -1,0 +1,228 @@
+"""The multilingual lane (issue 13) with a fake lane model: the embedder protocol, the index files and the
+manifest, the embedding cache, fusion as a third list (grouped too), an index built without the lane, a
+lane model other than the index's, and the non-English-only build."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from insight_search import store
+from insight_search.config import Settings
+from insight_search.embedding import Embedder
+from insight_search.indexer import build_index
+from insight_search.manifest import Manifest
+from insight_search.models import Query
+from insight_search.multilingual import LANE_DIR, looks_english, needs_lane
+from insight_search.search import Searcher
+
+from .conftest import FakeEmbedder, write_jsonl
+
+# The fake lane "understands" Spanish through a small dictionary: a Spanish word and its English
+# translation land on the same dimension, as a multilingual model puts a sentence and its translation close.
+SPANISH = {
+    "sistema": "system",
+    "cuidados": "care",
+    "cuidado": "care",
+    "mujeres": "women",
+    "niñas": "girls",
+    "agua": "water",
+    "potable": "drinking",
+    "escuelas": "schools",
+    "rurales": "rural",
+}
+
+
+class FakeLane:
+    """A 32-dimension bag of (translated) words."""
+
+    model_id = "fake-lane-32"
+    dimension = 32
+    backend = "fake"
+
+    def __init__(self) -> None:
+        self.texts_embedded = 0
+
+    def limit_threads(self, threads: int) -> None:
+        """Nothing to limit."""
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts_embedded += len(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                word = SPANISH.get(word, word)
+                if len(word) > 3:
+                    out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+        return out
+
+
+ROWS = [
+    {"id": "es-care", "text": "El sistema de cuidados apoya a las mujeres y las niñas."},
+    {"id": "es-water", "text": "Agua potable para las escuelas rurales."},
+    {"id": "en-roads", "text": "Roads were repaired in the northern districts after the floods."},
+    {"id": "en-budget", "text": "The budget office published quarterly spending reports."},
+]
+
+
+def built(
+    tmp_path: Path, lane: Embedder | None, rows: list[dict[str, str]] = ROWS, **updates: object
+) -> Settings:
+    corpus = write_jsonl(tmp_path / "corpus" / "docs.jsonl", rows)
+    settings = Settings(index_dir=tmp_path / "index", multilingual=lane is not None, **updates)  # type: ignore[arg-type]
+    build_index([corpus], settings, FakeEmbedder(), multilingual=lane)
+    return settings
+
+
+def searcher(settings: Settings, lane: Embedder | bool) -> Searcher:
+    data = store.load(settings.index_dir, expected_model_id=FakeEmbedder.model_id)
+    return Searcher(data, FakeEmbedder(), settings, multilingual=lane)
+
+
+def doc_ids(s: Searcher, text: str, **query: object) -> list[str]:
+    return [h.chunk.doc_id for h in s.search(Query(text=text, k=5, **query)).hits]  # type: ignore[arg-type]
+
+
+def test_the_fake_lane_and_the_bundled_model_are_embedders() -> None:
+    from insight_search.multilingual import UseEmbedder
+
+    assert isinstance(FakeLane(), Embedder)
+    use = UseEmbedder()  # the weights load at the first embed
+    assert isinstance(use, Embedder)
+    assert use.dimension == 512 and use.backend == "numpy" and use.model_id.startswith("use-multilingual-v3@")
+
+
+def test_a_build_with_the_lane_writes_its_vectors_and_records_it(tmp_path: Path) -> None:
+    settings = built(tmp_path, FakeLane())
+    version = store.current_version(settings.index_dir)
+    assert version is not None
+    manifest = json.loads((version / "manifest.json").read_text())
+    assert manifest["multilingual_model_id"] == "fake-lane-32"
+    assert manifest["multilingual_dimension"] == 32
+    assert manifest["multilingual_rows"] == manifest["counts"]["chunks"]
+    assert f"{LANE_DIR}/vectors.f32" in manifest["checksums"]
+    data = store.load(settings.index_dir)
+    assert data.multilingual is not None and data.multilingual.size == len(data.chunks)
+
+
+def test_an_english_question_finds_the_spanish_passage_only_through_the_lane(tmp_path: Path) -> None:
+    settings = built(tmp_path, FakeLane())
+    with_lane, without = searcher(settings, FakeLane()), searcher(settings, False)
+    assert with_lane.lane is not None and without.lane is None
+    assert doc_ids(with_lane, "care system for women")[0] == "es-care"
+    assert doc_ids(with_lane, "drinking water in rural schools")[0] == "es-water"
+    assert "es-care" not in doc_ids(without, "care system for women")
+    # grouped by document, each document once
+    grouped = doc_ids(with_lane, "care system for women", group_by_document=True)
+    assert grouped[0] == "es-care" and len(grouped) == len(set(grouped))
+    # an English question still finds the English passage first
+    assert doc_ids(with_lane, "roads repaired after floods")[0] == "en-roads"
+
+
+def test_the_lane_weight_and_threshold_apply(tmp_path: Path) -> None:
+    settings = built(tmp_path, FakeLane())
+    # a lane match needs its cosine to reach multilingual_match_threshold
+    strict = searcher(settings.model_copy(update={"multilingual_match_threshold": 1.01}), FakeLane())
+    assert "es-care" not in doc_ids(strict, "care system for women")
+    off = searcher(settings.model_copy(update={"multilingual_weight": 0.0}), FakeLane())
+    hits = off.search(Query(text="care system for women", k=5)).hits
+    # the lane still makes it a match, but adds nothing to its score
+    base = searcher(settings, False).candidates(Query(text="care system for women", k=5))
+    fused = dict(zip(base.ids.tolist(), base.scores.tolist(), strict=True))
+    row = next(i for i, c in enumerate(off.chunks) if c.doc_id == "es-care")
+    assert [h.chunk.doc_id for h in hits] == ["es-care"] and hits[0].score == pytest.approx(fused[row])
+
+
+def test_a_rebuild_embeds_nothing_again_for_the_lane(tmp_path: Path) -> None:
+    built(tmp_path, FakeLane())
+    lane = FakeLane()
+    built(tmp_path, lane)
+    assert lane.texts_embedded == 0  # every chunk's lane vector came from the embedding cache
+    other = FakeLane()
+    built(tmp_path, other, [*ROWS, {"id": "new", "text": "Nuevas escuelas rurales."}])
+    assert other.texts_embedded == 1
+
+
+def test_an_index_built_without_the_lane_loads_and_searches(tmp_path: Path) -> None:
+    settings = built(tmp_path, None)
+    manifest = store.read_manifest(settings.index_dir)
+    assert manifest is not None and manifest.multilingual_model_id is None
+    assert "multilingual_model_id" not in manifest.to_dict()
+    s = searcher(settings, True)  # the lane is asked for, the index has none
+    assert s.lane is None and s.data.multilingual is None
+    assert doc_ids(s, "budget spending reports")[0] == "en-budget"
+
+
+def test_a_manifest_written_before_the_lane_reads_without_it() -> None:
+    old = {"model_id": "m", "dimension": 8, "built_at": "2026-01-01T00:00:00+00:00"}
+    manifest = Manifest.from_dict(old)
+    assert manifest.multilingual_model_id is None and manifest.multilingual_dimension is None
+    assert manifest.to_dict() == old
+    new = Manifest.from_dict({**old, "multilingual_model_id": "x", "multilingual_dimension": 512})
+    assert new.multilingual_dimension == 512 and new.to_dict()["multilingual_model_id"] == "x"
+
+
+def test_another_lane_model_than_the_index_s_searches_without_the_lane(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = built(tmp_path, FakeLane())
+
+    class OtherLane(FakeLane):
+        model_id = "other-lane"
+
+    s = searcher(settings, OtherLane())
+    assert s.lane is None
+    assert "searching without the lane" in caplog.text
+    assert doc_ids(s, "budget spending reports")[0] == "en-budget"
+
+
+def test_non_english_only_embeds_the_other_languages(tmp_path: Path) -> None:
+    lane = FakeLane()
+    settings = built(tmp_path, lane, multilingual_passages="non_english")
+    manifest = store.read_manifest(settings.index_dir)
+    assert manifest is not None and manifest.multilingual_rows == 2 and lane.texts_embedded == 2
+    data = store.load(settings.index_dir)
+    assert data.multilingual is not None
+    norms = np.linalg.norm(np.asarray(data.multilingual.vectors, dtype=np.float32), axis=1)
+    by_doc = {c.doc_id: float(n) for c, n in zip(data.chunks, norms, strict=True)}
+    assert by_doc["en-roads"] == 0.0 and by_doc["es-care"] == pytest.approx(1.0)
+    s = searcher(settings, FakeLane())
+    assert doc_ids(s, "care system for women")[0] == "es-care"
+    # the English rows (zeros) are never in the lane's list: they score as without the lane
+    query = Query(text="roads repaired after floods", k=5)
+    with_lane, without = s.candidates(query), searcher(settings, False).candidates(query)
+    english = {i for i, c in enumerate(s.chunks) if c.doc_id.startswith("en-")}
+
+    def scores(found: object) -> dict[int, float]:
+        pairs = zip(found.ids.tolist(), found.scores.tolist(), strict=True)  # type: ignore[attr-defined]
+        return {i: v for i, v in pairs if i in english}
+
+    assert scores(with_lane) == scores(without) and scores(without)
+
+
+def test_which_chunks_the_lane_embeds(tmp_path: Path) -> None:
+    assert looks_english("The programme supported the ministry of health in three provinces.")
+    assert not looks_english("El programa apoyó al ministerio de salud en tres provincias.")
+    assert not looks_english("Le programme a soutenu le ministère de la santé dans trois provinces.")
+    from dataclasses import replace
+
+    chunk = store.load(built(tmp_path, None).index_dir).chunks[0]
+    assert needs_lane(chunk, "all")
+    assert not needs_lane(replace(chunk, language="en"), "non_english")
+    assert needs_lane(replace(chunk, language="es"), "non_english")
+
+
+def test_saving_a_loaded_index_keeps_its_lane(tmp_path: Path) -> None:
+    data = store.load(built(tmp_path, FakeLane()).index_dir)
+    store.save(tmp_path / "copy", data)
+    again = store.load(tmp_path / "copy")
+    assert again.multilingual is not None and again.multilingual.size == len(again.chunks)
+    assert np.array_equal(np.asarray(again.multilingual.vectors), np.asarray(data.multilingual.vectors))  # type: ignore[union-attr]
