@@ -99,7 +99,9 @@ def py3langid_detector() -> Callable[[str], str | None]:
 def lingua_detector(low_accuracy: bool = False) -> Callable[[str], str | None]:
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
-    builder = LanguageDetectorBuilder.from_iso_codes_639_1(*(getattr(IsoCode639_1, c.upper()) for c in LANGUAGES))
+    builder = LanguageDetectorBuilder.from_iso_codes_639_1(
+        *(getattr(IsoCode639_1, c.upper()) for c in LANGUAGES)
+    )
     if low_accuracy:
         builder = builder.with_low_accuracy_mode()
     detector = builder.with_preloaded_language_models().build()
@@ -148,9 +150,7 @@ def main() -> None:
         row["us_per_text"] = round(1e6 * seconds / count, 1)
         results[name] = row
     disagree = {
-        set_name: sum(
-            all(predictions[n][set_name][i] != lang for n in DETECTORS) for i in range(len(texts))
-        )
+        set_name: sum(all(predictions[n][set_name][i] != lang for n in DETECTORS) for i in range(len(texts)))
         for set_name, (lang, texts) in data.items()
     }
     sizes = {set_name: len(texts) for set_name, (_, texts) in data.items()}

@@ -110,8 +110,16 @@ def main() -> None:
         row["load_average"] = load_average()
         results[name] = row
         logging.info("%s: %s", name, row)
-        payload = {"results": results, "environment": environment(), "multilingual_weight": settings.multilingual_weight}
-        write_results(args.out, payload, {"nDCG@10": markdown_table([{"collection": k, **v} for k, v in results.items()])})
+        payload = {
+            "results": results,
+            "environment": environment(),
+            "multilingual_weight": settings.multilingual_weight,
+        }
+        write_results(
+            args.out,
+            payload,
+            {"nDCG@10": markdown_table([{"collection": k, **v} for k, v in results.items()])},
+        )
 
 
 if __name__ == "__main__":

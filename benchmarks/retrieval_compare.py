@@ -125,7 +125,9 @@ def sample(collection: rd.Collection, n_docs: int, tune: int, test: int) -> rd.C
     docs = [d for d in collection.documents if d.doc_id in keep]
     queries = {q: collection.queries[q] for q in asked}
     qrels = {"tune": chosen["tune"], "test": chosen["test"]} if chosen["tune"] else {"test": chosen["test"]}
-    return rd.Collection(f"{collection.name}-s{n_docs}", docs, queries, qrels, collection.ignore_identical_ids)
+    return rd.Collection(
+        f"{collection.name}-s{n_docs}", docs, queries, qrels, collection.ignore_identical_ids
+    )
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
@@ -202,8 +204,14 @@ def product_index(collection: rd.Collection, work: Path, settings: Settings) -> 
         load_average_at_start=load,
         load_average_at_end=load_average(),
     )
-    logging.info("%s: built %s (%d chunks, %d embedded) in %.0f s", collection.name, index_dir.name,
-                 report.chunks, report.embedded, report.seconds)
+    logging.info(
+        "%s: built %s (%d chunks, %d embedded) in %.0f s",
+        collection.name,
+        index_dir.name,
+        report.chunks,
+        report.embedded,
+        report.seconds,
+    )
     return index_dir, info
 
 
@@ -247,7 +255,9 @@ def api_run(
 def score(run: rb.Run, judged: Sequence[tuple[str, str, dict[str, int]]]) -> dict[str, float]:
     return {
         "ndcg@10": round(statistics.fmean(rd.ndcg_at(run.get(q, []), rel, 10) for q, _, rel in judged), 4),
-        "recall@100": round(statistics.fmean(rd.recall_at(run.get(q, []), rel, K) for q, _, rel in judged), 4),
+        "recall@100": round(
+            statistics.fmean(rd.recall_at(run.get(q, []), rel, K) for q, _, rel in judged), 4
+        ),
     }
 
 
@@ -299,7 +309,9 @@ def tables(report: dict[str, Any]) -> str:
                 lines.append(f"| {row} | {r[row]['ndcg@10']:.4f} | {r[row]['recall@100']:.4f} |")
         refused = sum(r["default (API)"]["refused"].values())
         if refused:
-            lines.append(f"\n{refused} queries refused by the API (scored 0): {r['default (API)']['refused']}")
+            lines.append(
+                f"\n{refused} queries refused by the API (scored 0): {r['default (API)']['refused']}"
+            )
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 
@@ -328,11 +340,17 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a Settings override")
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument(
-        "--sample", default="", metavar="NAME=DOCS,...",
+        "--sample",
+        default="",
+        metavar="NAME=DOCS,...",
         help="sub-collections of this many documents (e.g. scifact=800,arguana=700; see sample())",
     )
-    parser.add_argument("--sample-queries", default="100,150", metavar="TUNE,TEST",
-                        help="at most this many tuning and test queries in a --sample")
+    parser.add_argument(
+        "--sample-queries",
+        default="100,150",
+        metavar="TUNE,TEST",
+        help="at most this many tuning and test queries in a --sample",
+    )
     parser.add_argument("--docs", action="store_true", help="write the tables into docs/benchmarks.md")
     parser.add_argument("--out", type=Path, default=RESULTS / "retrieval_compare.json")
     args = parser.parse_args()
@@ -351,8 +369,18 @@ def main() -> None:
         "settings": {
             k: v
             for k, v in Settings(**overrides).model_dump(mode="json").items()
-            if k in (*BUILD_FIELDS, "fusion", "rrf_k", "dense_weight", "lexical_weight", "candidates",
-                     "match_threshold", "max_query_chars", "query_threads")
+            if k
+            in (
+                *BUILD_FIELDS,
+                "fusion",
+                "rrf_k",
+                "dense_weight",
+                "lexical_weight",
+                "candidates",
+                "match_threshold",
+                "max_query_chars",
+                "query_threads",
+            )
         },
         "collections": {},
     }
@@ -364,8 +392,9 @@ def main() -> None:
         if not judged_queries(collection, args.split):
             logging.info("%s: no %s part, skipped", name, args.split)
             continue
-        report["collections"][collection.name] = compare(collection, args.split, args.work_dir, overrides,
-                                              not args.no_baselines)
+        report["collections"][collection.name] = compare(
+            collection, args.split, args.work_dir, overrides, not args.no_baselines
+        )
         logging.info("%s done, load %s", name, load_average())
     report["load_average_at_end"] = load_average()
     text = tables(report)

@@ -83,7 +83,9 @@ def baselines(collection: rd.Collection, work: Path) -> dict[str, Any]:
     embedder = rc.make_embedder(Settings())
     lexical = rb.bm25s_run(collection, queries)
     served = Settings().model_copy(update={"index_dir": work / collection.name / rc.index_tag(Settings())})
-    dense = rb.dense_run(collection, queries, embedder, cache, query_embedder=rc.query_embedder(served, cache))
+    dense = rb.dense_run(
+        collection, queries, embedder, cache, query_embedder=rc.query_embedder(served, cache)
+    )
     return {
         name: rc.score(run, judged)
         for name, run in (("bm25s", lexical), ("MiniLM", dense), ("RRF k=60", rb.rrf_run([lexical, dense])))
@@ -121,7 +123,9 @@ def main() -> None:
     parser.add_argument("--collections", default="scifact,nfcorpus,arguana")
     parser.add_argument("--work-dir", type=Path, default=rc.DEFAULT_WORK)
     parser.add_argument("--chunking", action="append", default=[])
-    parser.add_argument("--sample", type=int, metavar="DOCS", help="a sub-collection (retrieval_compare.sample)")
+    parser.add_argument(
+        "--sample", type=int, metavar="DOCS", help="a sub-collection (retrieval_compare.sample)"
+    )
     parser.add_argument("--sample-queries", default="100,150", metavar="TUNE,TEST")
     parser.add_argument("--out", type=Path, default=RESULTS / "retrieval_levers.json")
     args = parser.parse_args()
@@ -137,7 +141,9 @@ def main() -> None:
         name = collection.name
         report["collections"][name] = {}
         for chunking in chunkings:
-            report["collections"][name][chunking] = run_index(collection, args.work_dir, parse_build(chunking))
+            report["collections"][name][chunking] = run_index(
+                collection, args.work_dir, parse_build(chunking)
+            )
             write_results(args.out, report, {"nDCG@10 and R@100 on the tuning parts": table(report)})
         report["baselines"] = report.get("baselines", {})
         report["baselines"][name] = baselines(collection, args.work_dir)

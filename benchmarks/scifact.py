@@ -197,7 +197,11 @@ def txtai_index(corpus: Sequence[sd.Abstract], reuse: bool) -> tuple[Any, dict[s
 
     path = str(resolve_model_path("default"))
     embeddings = Embeddings(
-        path=path, method="sentence-transformers", hybrid=True, content=False, faiss={"components": "IDMap,Flat"}
+        path=path,
+        method="sentence-transformers",
+        hybrid=True,
+        content=False,
+        faiss={"components": "IDMap,Flat"},
     )
     if reuse and TXTAI_SAVED.exists():
         embeddings.load(str(TXTAI_SAVED))

@@ -143,16 +143,23 @@ def first_per_document(doc_ids: Sequence[str], n: int = 100) -> list[str]:
 
 
 def txtai_quality(
-    embeddings: Any, claims: Sequence[sd.Claim], doc_of: Callable[[int], str], weights: float | None, depth: int
+    embeddings: Any,
+    claims: Sequence[sd.Claim],
+    doc_of: Callable[[int], str],
+    weights: float | None,
+    depth: int,
 ) -> dict[str, float]:
     results = embeddings.batchsearch([c.text for c in claims], depth, weights=weights)
     runs = {
-        c.claim_id: first_per_document([doc_of(int(i)) for i, _ in r]) for c, r in zip(claims, results, strict=True)
+        c.claim_id: first_per_document([doc_of(int(i)) for i, _ in r])
+        for c, r in zip(claims, results, strict=True)
     }
     return {k: round(v, 4) for k, v in sd.evaluate(runs, claims).items()}
 
 
-def exact_quality(vectors: np.ndarray, queries: np.ndarray, doc_of: Callable[[int], str], claims: Sequence[sd.Claim]) -> dict[str, float]:
+def exact_quality(
+    vectors: np.ndarray, queries: np.ndarray, doc_of: Callable[[int], str], claims: Sequence[sd.Claim]
+) -> dict[str, float]:
     """Plain exact inner product over ``vectors`` (the reference for the dense sides)."""
     scores = queries @ vectors.T
     runs = {}
@@ -278,7 +285,11 @@ def main() -> None:
         index_dir = Path(tmp) / "index"
         shutil.copytree(args.index, index_dir)  # a copy: the source index is not touched
         settings, data = load_index(index_dir)
-        payload["index"] = {"source": str(args.index), "chunks": len(data.chunks), "backend": settings.embedding_backend}
+        payload["index"] = {
+            "source": str(args.index),
+            "chunks": len(data.chunks),
+            "backend": settings.embedding_backend,
+        }
         doc_of = lambda i: data.chunks[i].doc_id  # noqa: E731
         vectors = np.asarray(data.dense.vectors, dtype=np.float32)
         encoder = our_encoder(settings)
@@ -297,26 +308,44 @@ def main() -> None:
             for group in () if args.latency_only else ("passage", "document"):
                 m = sd.evaluate(api_runs(client, claims, group), claims)
                 quality_rows.append(
-                    {"system": "insight-search", "setup": f"HTTP API, group={group}", **{k: round(v, 4) for k, v in m.items()}, "load": load}
+                    {
+                        "system": "insight-search",
+                        "setup": f"HTTP API, group={group}",
+                        **{k: round(v, 4) for k, v in m.items()},
+                        "load": load,
+                    }
                 )
                 print(quality_rows[-1], flush=True)
             qv = encoder([c.text for c in claims])
             txtai_exact = None
-            for name, faiss in () if args.latency_only else (("exact FAISS (IDMap,Flat)", EXACT), ("txtai default FAISS (IVF)", None)):
+            for name, faiss in (
+                ()
+                if args.latency_only
+                else (("exact FAISS (IDMap,Flat)", EXACT), ("txtai default FAISS (IVF)", None))
+            ):
                 load = load_average()
                 t = time.perf_counter()
                 emb = txtai_embeddings(texts, vectors, encoder, faiss)
                 build_s = round(time.perf_counter() - t, 1)
                 for mode, w in (("hybrid 0.5 (default)", None), ("dense only", 1.0), ("BM25 only", 0.0)):
                     m = txtai_quality(emb, claims, doc_of, w, 300)
-                    quality_rows.append({"system": "txtai", "setup": f"our chunks, {name}, {mode}", **m, "load": load})
+                    quality_rows.append(
+                        {"system": "txtai", "setup": f"our chunks, {name}, {mode}", **m, "load": load}
+                    )
                     print(quality_rows[-1], flush=True)
                 payload.setdefault("txtai_build_s", {})[name] = build_s
                 if faiss is EXACT:
                     txtai_exact = emb
             if txtai_exact is None:
                 txtai_exact = txtai_embeddings(texts, vectors, encoder, EXACT)
-            quality_rows.append({"system": "MiniLM exact IP", "setup": "our chunk vectors, first chunk per document", **exact_quality(vectors, qv, doc_of, claims), "load": load_average()})
+            quality_rows.append(
+                {
+                    "system": "MiniLM exact IP",
+                    "setup": "our chunk vectors, first chunk per document",
+                    **exact_quality(vectors, qv, doc_of, claims),
+                    "load": load_average(),
+                }
+            )
             if args.whole_documents:
                 quality_rows.extend(whole_document_rows(claims, encoder, qv))
             if args.document_vectors:
@@ -324,18 +353,39 @@ def main() -> None:
             latency_rows: list[dict[str, Any]] = []
             if not args.no_latency:
                 # a fresh server of ours: the quality pass above filled the first one's query-vector cache
-                fresh = stack.enter_context(started([sys.executable, "-c", SERVER, str(ports[3])], env, ports[3]))
+                fresh = stack.enter_context(
+                    started([sys.executable, "-c", SERVER, str(ports[3])], env, ports[3])
+                )
                 bases = [
-                    stack.enter_context(started([sys.executable, me, "--serve-txtai", str(port), "--encoder", name, "--index", str(index_dir)], env, port))
+                    stack.enter_context(
+                        started(
+                            [
+                                sys.executable,
+                                me,
+                                "--serve-txtai",
+                                str(port),
+                                "--encoder",
+                                name,
+                                "--index",
+                                str(index_dir),
+                            ],
+                            env,
+                            port,
+                        )
+                    )
                     for port, name in ((ports[1], "ours"), (ports[2], "torch"))
                 ]
-                latency_rows = latency(fresh, *bases, txtai_exact, [c.text for c in claims][: args.queries], warm)
+                latency_rows = latency(
+                    fresh, *bases, txtai_exact, [c.text for c in claims][: args.queries], warm
+                )
         payload["quality"] = quality_rows
         payload["latency"] = latency_rows
     payload["environment"] = environment()
     tables = {
         f"Quality on SciFact test ({len(claims)} claims)": markdown_table(quality_rows),
-        "Latency at k=10 (distinct test claims, one thread each, in alternation)": markdown_table(latency_rows),
+        "Latency at k=10 (distinct test claims, one thread each, in alternation)": markdown_table(
+            latency_rows
+        ),
     }
     write_results(args.out, payload, tables)
     print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
@@ -353,17 +403,28 @@ def whole_document_rows(claims: Sequence[sd.Claim], encoder: Encoder, qv: np.nda
         WHOLE_CACHE.parent.mkdir(parents=True, exist_ok=True)
         np.save(WHOLE_CACHE, vectors)
     doc_of = lambda i: corpus[i].doc_id  # noqa: E731
-    rows = [{"system": "MiniLM exact IP", "setup": "whole abstracts", **exact_quality(vectors, qv, doc_of, claims), "load": load_average()}]
+    rows = [
+        {
+            "system": "MiniLM exact IP",
+            "setup": "whole abstracts",
+            **exact_quality(vectors, qv, doc_of, claims),
+            "load": load_average(),
+        }
+    ]
     for name, faiss in (("exact FAISS (IDMap,Flat)", EXACT), ("txtai default FAISS (IVF)", None)):
         emb = txtai_embeddings(texts, vectors, encoder, faiss)
         for mode, w in (("hybrid 0.5 (default)", None), ("dense only", 1.0)):
             m = txtai_quality(emb, claims, doc_of, w, 100)
-            rows.append({"system": "txtai", "setup": f"whole abstracts, {name}, {mode}", **m, "load": load_average()})
+            rows.append(
+                {"system": "txtai", "setup": f"whole abstracts, {name}, {mode}", **m, "load": load_average()}
+            )
             print(rows[-1], flush=True)
     return rows
 
 
-def document_vector_rows(data: IndexData, claims: Sequence[sd.Claim], encoder: Encoder, qv: np.ndarray) -> list[dict[str, Any]]:
+def document_vector_rows(
+    data: IndexData, claims: Sequence[sd.Claim], encoder: Encoder, qv: np.ndarray
+) -> list[dict[str, Any]]:
     """One vector per abstract (the normalised mean of its chunk vectors), as many rows as txtai's original
     whole-abstract index (5,183: above txtai's 5,000-row switch to IVF), searched exactly and by txtai's
     default FAISS index; txtai's BM25 side gets the abstract (title + text)."""
@@ -377,17 +438,33 @@ def document_vector_rows(data: IndexData, claims: Sequence[sd.Claim], encoder: E
     means /= np.linalg.norm(means, axis=1, keepdims=True)
     texts = [f"{corpus[d].title} {corpus[d].text}" for d in doc_ids]
     doc_of = lambda i: doc_ids[i]  # noqa: E731
-    out = [{"system": "MiniLM exact IP", "setup": "abstract vectors (mean of its chunks)", **exact_quality(means, qv, doc_of, claims), "load": load_average()}]
+    out = [
+        {
+            "system": "MiniLM exact IP",
+            "setup": "abstract vectors (mean of its chunks)",
+            **exact_quality(means, qv, doc_of, claims),
+            "load": load_average(),
+        }
+    ]
     for name, faiss in (("exact FAISS (IDMap,Flat)", EXACT), ("txtai default FAISS (IVF)", None)):
         emb = txtai_embeddings(texts, means, encoder, faiss)
         for mode, w in (("hybrid 0.5 (default)", None), ("dense only", 1.0)):
             m = txtai_quality(emb, claims, doc_of, w, 100)
-            out.append({"system": "txtai", "setup": f"abstract vectors (mean of its chunks), {name}, {mode}", **m, "load": load_average()})
+            out.append(
+                {
+                    "system": "txtai",
+                    "setup": f"abstract vectors (mean of its chunks), {name}, {mode}",
+                    **m,
+                    "load": load_average(),
+                }
+            )
             print(out[-1], flush=True)
     return out
 
 
-def latency(ours: str, txtai_ours: str, txtai_torch: str, inproc: Any, texts: Sequence[str], warm: Sequence[str]) -> list[dict[str, Any]]:
+def latency(
+    ours: str, txtai_ours: str, txtai_torch: str, inproc: Any, texts: Sequence[str], warm: Sequence[str]
+) -> list[dict[str, Any]]:
     import httpx
 
     names = (
@@ -420,7 +497,15 @@ def latency(ours: str, txtai_ours: str, txtai_torch: str, inproc: Any, texts: Se
     rows = []
     for name, ms in zip(names, times, strict=True):
         p = percentiles(ms)
-        rows.append({"system": name, "queries": len(ms), **{k: p[k] for k in ("p50_ms", "p95_ms", "mean_ms")}, "load_start": start, "load_end": end})
+        rows.append(
+            {
+                "system": name,
+                "queries": len(ms),
+                **{k: p[k] for k in ("p50_ms", "p95_ms", "mean_ms")},
+                "load_start": start,
+                "load_end": end,
+            }
+        )
         print(rows[-1], flush=True)
     return rows
 

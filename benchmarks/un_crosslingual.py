@@ -128,7 +128,9 @@ class Timed:
         return out
 
 
-def build(paths: list[Path], index_dir: Path, reuse: bool = False, **lane: Any) -> tuple[Settings, dict[str, Any]]:
+def build(
+    paths: list[Path], index_dir: Path, reuse: bool = False, **lane: Any
+) -> tuple[Settings, dict[str, Any]]:
     settings = Settings(index_dir=index_dir, **lane)
     if reuse and store.current_version(index_dir) is not None:
         return settings, {"reused": str(store.current_version(index_dir))}
@@ -178,7 +180,10 @@ def main() -> None:
         for name, lane in (
             ("English only", {}),
             ("with the lane (all chunks)", {"multilingual": True}),
-            ("with the lane (non-English chunks)", {"multilingual": True, "multilingual_passages": "non_english"}),
+            (
+                "with the lane (non-English chunks)",
+                {"multilingual": True, "multilingual_passages": "non_english"},
+            ),
         ):
             folder = args.work_dir / "cost" / name.split(" (")[-1].strip(")").replace(" ", "-")
             _, builds[name] = build(cost_paths, folder, **lane)

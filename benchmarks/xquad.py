@@ -86,7 +86,9 @@ def build(work: Path, paragraphs: int, sentences: bool) -> tuple[Settings, dict[
                     f.write(json.dumps(record, ensure_ascii=False) + "\n")
         info["load_average_at_start"] = load_average()
         report = build_index([corpus], settings, make_embedder(settings))
-        info.update(build_s=round(report.seconds, 1), chunks=report.chunks, load_average_at_end=load_average())
+        info.update(
+            build_s=round(report.seconds, 1), chunks=report.chunks, load_average_at_end=load_average()
+        )
     return settings, info
 
 
@@ -177,7 +179,12 @@ def main() -> None:
     lane = make_multilingual_embedder(settings)
     lane.limit_threads(1)
     embedder.limit_threads(1)
-    report: dict[str, Any] = {"build": info, "paragraphs": args.paragraphs, "half": args.half, "questions": {k: len(v) for k, v in questions.items()}}
+    report: dict[str, Any] = {
+        "build": info,
+        "paragraphs": args.paragraphs,
+        "half": args.half,
+        "questions": {k: len(v) for k, v in questions.items()},
+    }
     systems: dict[str, Any] = {}
     started_load = load_average()
     texts = {lang: [t for _, t in qs] for lang, qs in questions.items()}
@@ -199,7 +206,12 @@ def main() -> None:
                     **score(runs, questions),
                     "seconds": round(time.perf_counter() - t, 1),
                 }
-                logging.info("weight %s threshold %s: %s", weight, threshold, systems[f"weight {weight}, threshold {threshold}"])
+                logging.info(
+                    "weight %s threshold %s: %s",
+                    weight,
+                    threshold,
+                    systems[f"weight {weight}, threshold {threshold}"],
+                )
     else:
         variants = {
             "today (no lane)": Searcher(data, embedder, settings, multilingual=False),
@@ -213,7 +225,10 @@ def main() -> None:
         t = time.perf_counter()
         alone = variants["new default"]
         runs = {lang: lane_alone(alone, texts[lang]) for lang in texts}
-        systems["multilingual model alone"] = {**score(runs, questions), "seconds": round(time.perf_counter() - t, 1)}
+        systems["multilingual model alone"] = {
+            **score(runs, questions),
+            "seconds": round(time.perf_counter() - t, 1),
+        }
     report["systems"] = systems
     report["load_average"] = {"start": started_load, "end": load_average()}
     report["settings"] = {

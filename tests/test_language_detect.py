@@ -49,9 +49,23 @@ def test_only_the_restricted_languages_and_none_for_too_little_text() -> None:
 
 @pytest.mark.parametrize(
     ("stated", "code"),
-    [("es", "es"), ("ES", "es"), ("es-MX", "es"), ("es_419", "es"), ("spa", "es"), ("Spanish", "es"),
-     ("Español", "es"), ("fra", "fr"), ("French", "fr"), ("pt-BR", "pt"), ("sw", "sw"), ("", None),
-     ("klingon", None), (None, None), (3, None)],
+    [
+        ("es", "es"),
+        ("ES", "es"),
+        ("es-MX", "es"),
+        ("es_419", "es"),
+        ("spa", "es"),
+        ("Spanish", "es"),
+        ("Español", "es"),
+        ("fra", "fr"),
+        ("French", "fr"),
+        ("pt-BR", "pt"),
+        ("sw", "sw"),
+        ("", None),
+        ("klingon", None),
+        (None, None),
+        (3, None),
+    ],
 )
 def test_normalise(stated: object, code: str | None) -> None:
     assert normalise(stated) == code

@@ -96,8 +96,11 @@ def test_the_lang_filter_of_every_request() -> None:
         ),
         (
             "Le plan « Égalité » est lancé. « Nous avançons », dit Mme Diallo. M. Traoré signe l'art. 5.",
-            ["Le plan « Égalité » est lancé.", "« Nous avançons », dit Mme Diallo.",
-             "M. Traoré signe l'art. 5."],
+            [
+                "Le plan « Égalité » est lancé.",
+                "« Nous avançons », dit Mme Diallo.",
+                "M. Traoré signe l'art. 5.",
+            ],
         ),
         (
             "La loi du 3 janv. 2020 est en vigueur. Apoyo al Edo. de México. El proyecto sigue.",

@@ -92,8 +92,12 @@ def test_english_queries_and_english_indexes_keep_the_english_analysis() -> None
 
 def test_builder_counts_languages_and_they_survive_save_and_load(tmp_path: Path) -> None:
     builder = LexicalBuilder()
-    for text, lang in [("Las mujeres rurales", "es"), ("Les femmes rurales", "fr"), ("Rural women", "en"),
-                       ("Rural women again", None)]:
+    for text, lang in [
+        ("Las mujeres rurales", "es"),
+        ("Les femmes rurales", "fr"),
+        ("Rural women", "en"),
+        ("Rural women again", None),
+    ]:
         builder.add(text, lang)
     index = builder.finish()
     assert index.languages == {"es": 1, "fr": 1}

@@ -47,6 +47,7 @@ def test_an_english_question_finds_the_spanish_passage_through_the_api(  # type:
     assert report.chunks == len(ROWS)
     app = create_app(settings, embedder=real_embedder, limits=ApiLimits(rate_per_minute=0))
     with TestClient(app, base_url="http://127.0.0.1") as client:
+
         def top(q: str) -> str:
             out = client.get("/search", params={"q": q, "k": 3})
             assert out.status_code == 200

@@ -397,4 +397,3 @@ class DocumentOut(BaseModel):
         d = document_to_dict(doc)
         d.pop("funding", None)
         return cls(**d, theme=doc.themes[0] if doc.themes else None, chunk_ids=list(chunk_ids))
-
