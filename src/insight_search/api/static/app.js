@@ -270,7 +270,13 @@ function renderYearFacets(years) {
     chart.append(c);
   }
   box.append(chart);
-  const caption = el("p", "Matching passages per year; a passage that covers several years counts in each.", "hint");
+  const caption = el(
+    "p",
+    state.group === "document"
+      ? "Matching documents per year, each counted in the years of its best passage."
+      : "Matching passages per year; a passage that covers several years counts in each.",
+    "hint",
+  );
   if (active) caption.textContent = "Showing " + active + " only: choose it again to show every year.";
   box.append(caption);
 }
