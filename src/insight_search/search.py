@@ -22,7 +22,7 @@ from insight_search.grouping import DocumentHit, PassageMatch, next_best_passage
 from insight_search.highlight import SentenceTerms, highlight
 from insight_search.lexical import tokenize
 from insight_search.models import Chunk, Facets, Filters, Hit, Query, SearchResult
-from insight_search.ranking import DOCUMENT_DEPTH_FACTOR, Candidates, by_document, query_years, rank
+from insight_search.ranking import DOCUMENT_DEPTH_FACTOR, Candidates, Ranked, by_document, query_years, rank
 from insight_search.store import IndexData
 from insight_search.text import fold
 
@@ -145,6 +145,18 @@ class Searcher:
         if grouped:
             lane = _lane_by_document(lane, dense, lexical, matching, self.document_ordinals, depth)
             dense, lexical, matching = by_document(dense, lexical, matching, self.document_ordinals, depth)
+        return self._rank(dense, lexical, matching, text, ((lane, s.multilingual_weight),) if lane else ())
+
+    def _rank(
+        self,
+        dense: Ranked,
+        lexical: Ranked,
+        matching: np.ndarray,
+        text: str,
+        extra: Sequence[tuple[Ranked, float]] = (),
+    ) -> Candidates:
+        """The lists fused with the settings' fusion and weights, and the query's years (``ranking.rank``)."""
+        s = self.settings
         return rank(
             dense,
             lexical,
@@ -155,7 +167,7 @@ class Searcher:
             fusion=s.fusion,
             weights=(s.dense_weight, s.lexical_weight),
             rrf_k=s.rrf_k,
-            extra=((lane, s.multilingual_weight),) if lane else (),
+            extra=extra,
         )
 
     def _close(
@@ -233,17 +245,7 @@ class Searcher:
         dense = self.data.dense.search(vector[None, :], n, doc_rows)[0]
         lexical, holding = self.data.lexical.search(text, n, doc_rows)
         close = np.array(sorted(i for i, c in dense if c >= s.match_threshold), dtype=np.int64)
-        ranked = rank(
-            dense,
-            lexical,
-            np.union1d(holding, close),
-            chunk_years=self.columns.years,
-            chunk_year_ends=self.columns.year_ends,
-            years=query_years(text),
-            fusion=s.fusion,
-            weights=(s.dense_weight, s.lexical_weight),
-            rrf_k=s.rrf_k,
-        ).matching_only(s.match_threshold)
+        ranked = self._rank(dense, lexical, np.union1d(holding, close), text).matching_only(s.match_threshold)
         extra = next_best_passages(rows, ranked.ids, self.document_ordinals)
         return [
             DocumentHit(
