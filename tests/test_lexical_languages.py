@@ -78,6 +78,18 @@ def test_a_spanish_query_finds_spanish_passages_as_an_english_query_finds_englis
     assert women[0][0] == 1
 
 
+def test_a_short_spanish_query_the_detector_cannot_tell_still_meets_spanish_stems() -> None:
+    index, _ = _spanish_and_english_index()
+    # Too short to detect ("créditos": 8 letters), so analysed in every language the index holds as well:
+    # English's stem "credito" is not the Spanish passage's "credit" (its "créditos productivos")
+    assert query_languages("créditos", frozenset(index.languages)) == ["es"]
+    assert "credit" in index.query_tokens("créditos")
+    hits, _ = index.search("créditos", 4)
+    assert hits[0][0] == 1  # (English "credit" of row 3 shares the Spanish stem: listed after it)
+    confident = "care services for older persons in rural areas of the country"
+    assert query_languages(confident, frozenset(index.languages)) == []
+
+
 def test_english_queries_and_english_indexes_keep_the_english_analysis() -> None:
     index, _ = _spanish_and_english_index()
     query = "care services for rural women"

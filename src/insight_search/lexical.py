@@ -124,16 +124,18 @@ def _han_bigrams(text: str) -> list[str]:
 
 
 def query_languages(text: str, held: Sequence[str] | frozenset[str]) -> list[str]:
-    """The languages a query is analysed in besides English: its detected language when the detector gives
-    it at least :data:`QUERY_MIN_CONFIDENCE` and the index holds chunks in it (``held``)."""
+    """The languages a query is analysed in besides English, among those the index holds chunks in
+    (``held``): its detected language when the detector gives it at least :data:`QUERY_MIN_CONFIDENCE`
+    (none when that is English); every held language when the detector cannot tell (a query of one or two
+    words: "niñas", "salud materna"), since a token only counts where the index holds it."""
     if not held:
         return []
     from insight_search.languages import detect_with_confidence
 
     language, confidence = detect_with_confidence(text)
-    if language is None or language == "en" or language not in held or confidence < QUERY_MIN_CONFIDENCE:
-        return []
-    return [language]
+    if language is None or confidence < QUERY_MIN_CONFIDENCE:
+        return sorted(held)
+    return [language] if language != "en" and language in held else []
 
 
 class LexicalIndex:

@@ -255,9 +255,11 @@ def ray_build_index(
             finally:
                 for actor in pool:
                     ray.kill(actor, no_restart=True)
-        except InsightSearchError:
-            raise
         except ray.exceptions.RayError as exc:
+            # first: an error raised on a worker comes back as a RayTaskError that is also of the error's own
+            # class (an InsightSearchError too), with the worker's traceback in its text
             raise ClusterError(
                 f"the Ray build failed, the index was not changed: {describe_failure(exc)}"
             ) from exc
+        except InsightSearchError:
+            raise
