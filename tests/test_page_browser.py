@@ -132,6 +132,7 @@ def test_search_filter_timeline_and_citations(browser: Any, real_index: Settings
         assert hits(page).count() == 10
         first = hits(page).first
         assert "Mexico" in first.locator(".meta").inner_text()
+        assert first.locator(".meta .lang-tag").inner_text() == "EN"  # the language, first in the line
         marked = [m.lower() for m in first.locator(".highlight mark").all_inner_texts()]
         assert any(m.startswith(("care", "system", "legislat")) for m in marked), marked
         assert "matching passages" in page.locator("#status").inner_text()
@@ -142,7 +143,8 @@ def test_search_filter_timeline_and_citations(browser: Any, real_index: Settings
         page.wait_for_function("document.querySelector('#year-facets button[aria-pressed=true]') !== null")
         assert page.locator("#year_from").input_value() == "2023" == page.locator("#year_to").input_value()
         page.wait_for_function(
-            "[...document.querySelectorAll('#results .meta')].every(m => m.textContent.startsWith('2023'))"
+            "[...document.querySelectorAll('#results .meta')]"
+            ".every(m => m.textContent.replace(/^[a-z]{2} /i, '').startsWith('2023'))"  # after its tag
         )
         assert "year_from=2023" in page.url
         assert page.locator("#year-facets button").count() >= 3  # the other years stay there to choose
@@ -337,7 +339,8 @@ def test_year_spans_and_composed_passages_are_labelled(browser: Any, base: str) 
     page.route(re.compile(r"/search\?"), change)
     search(page, QUERY)
     hits(page).first.wait_for()
-    metas = page.locator("#results .meta").all_inner_texts()
+    # each line after the passage's language tag ("EN ")
+    metas = [re.sub(r"^[A-Za-z]{2} ", "", m) for m in page.locator("#results .meta").all_inner_texts()]
     year = httpx.get(base + "/search", params={"q": QUERY, "k": 10}).json()["results"][0]["year"]
     assert metas[0].startswith(f"{year}–{year + 1} · ")
     assert re.match(r"\d{4} · ", metas[4])
