@@ -32,9 +32,9 @@ from insight_search import store  # noqa: E402
 from insight_search.config import Settings  # noqa: E402
 from insight_search.embedding import make_embedder  # noqa: E402
 from insight_search.indexer import build_index  # noqa: E402
-from insight_search.models import Query  # noqa: E402
 from insight_search.multilingual import make_multilingual_embedder  # noqa: E402
 from insight_search.search import Searcher  # noqa: E402
+from xquad import engine  # noqa: E402  (the ranking the XQuAD table uses)
 
 K = 100
 
@@ -62,17 +62,6 @@ def rebuild(name: str, source: Path, work: Path) -> tuple[Settings, dict[str, An
     return settings, info
 
 
-def ranked(searcher: Searcher, texts: list[str]) -> list[list[str]]:
-    vectors = searcher.embedder.embed_batch(texts)
-    lanes = searcher.lane.embed_batch(texts) if searcher.lane is not None else [None] * len(texts)
-    out = []
-    for text, vector, lane in zip(texts, vectors, lanes, strict=True):
-        query = Query(text=text, k=K, group_by_document=True)
-        rows = searcher.matching_candidates(query, vector, lane_vector=lane).ids[:K].tolist()
-        out.append([searcher.chunks[i].doc_id for i in rows])
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--collections", default="scifact,medline,cacm")
@@ -98,7 +87,7 @@ def main() -> None:
         for system, lane_arg in (("English only", False), ("with the lane", lane)):
             searcher = Searcher(data, embedder, settings, multilingual=lane_arg)
             t = time.perf_counter()
-            runs = ranked(searcher, texts)
+            runs = engine(searcher, texts)
             drop = collection.ignore_identical_ids
             scores = [
                 rd.ndcg_at([d for d in run if not (drop and d == qid)], rel, 10)
