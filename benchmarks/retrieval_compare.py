@@ -142,7 +142,10 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
 
 
 def index_tag(settings: Settings) -> str:
-    return "index-" + "-".join(f"{f}={getattr(settings, f)}" for f in BUILD_FIELDS).replace("_", "")
+    tag = "index-" + "-".join(f"{f}={getattr(settings, f)}" for f in BUILD_FIELDS).replace("_", "")
+    if settings.multilingual:  # the multilingual lane (issue 13), on by default since the lane-scope change
+        tag += f"-multilingual={settings.multilingual_passages}"
+    return tag
 
 
 def copy_cache(source: Path, target: Path) -> None:

@@ -142,7 +142,9 @@ def build(
     report = build_index(paths, settings, embedder, multilingual=multilingual)
     version = store.current_version(index_dir)
     assert version is not None
-    lane_bytes = sum(f.stat().st_size for f in (version / LANE_DIR).rglob("*")) if lane else 0
+    lane_bytes = (
+        sum(f.stat().st_size for f in (version / LANE_DIR).rglob("*")) if settings.multilingual else 0
+    )
     total = sum(f.stat().st_size for f in version.rglob("*") if f.is_file())
     return settings, {
         "chunks": report.chunks,
@@ -178,7 +180,7 @@ def main() -> None:
         cost_paths = corpus(args.cost_countries.split(","))
         report["cost_countries"] = args.cost_countries
         for name, lane in (
-            ("English only", {}),
+            ("English only", {"multilingual": False}),
             ("with the lane (all chunks)", {"multilingual": True}),
             (
                 "with the lane (non-English chunks)",

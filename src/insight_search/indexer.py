@@ -30,6 +30,7 @@ from insight_search.errors import InsightSearchError, UnreadableFile
 from insight_search.languages import with_languages
 from insight_search.manifest import Counts, Manifest
 from insight_search.models import Chunk, Document
+from insight_search.multilingual import lane_vectors, make_multilingual_embedder
 from insight_search.sentence_store import sentence_texts
 from insight_search.sources.registry import iter_corpus_files, read_file
 from insight_search.version_writer import VersionWriter
@@ -187,15 +188,18 @@ def corpus_fingerprint(paths: Sequence[Path | str], base: Path | None = None) ->
     return digest.hexdigest()
 
 
-def index_is_current(index_dir: Path, paths: Sequence[Path], model_id: str) -> bool:
-    """True when the index was built with ``model_id`` from exactly the files ``paths`` hold now."""
+def index_is_current(
+    index_dir: Path, paths: Sequence[Path], model_id: str, lane_id: str | None = None
+) -> bool:
+    """Whether the index was built with ``model_id`` (and the lane ``lane_id``) from what ``paths`` hold."""
     try:
         manifest = store.read_manifest(index_dir)
     except InsightSearchError:
         return False
     if manifest is None or manifest.format_version != store.FORMAT_VERSION:  # an older format: rebuild
         return False
-    return manifest.model_id == model_id and manifest.corpus_fingerprint == corpus_fingerprint(paths)
+    same = manifest.corpus_fingerprint == corpus_fingerprint(paths)
+    return lane_id in (None, manifest.multilingual_model_id) and manifest.model_id == model_id and same
 
 
 def _working_dir(paths: Sequence[Path]) -> str | None:
@@ -250,7 +254,7 @@ class _Pipeline:
     ) -> None:
         self.writer, self.embedder, self.cache, self.settings = writer, embedder, cache, settings
         self.lane = lane  # the multilingual lane's embedder (``multilingual``), if the build adds it
-        self.lane_rows = 0  # chunks the lane embedded (or found in the cache); the others got zeros
+        self.lane_rows = 0  # chunks the lane holds (embedded, or found in the cache)
         self.progress = progress or Progress()
         self.embed_batch = embed_batch or max(settings.embed_batch_size * 8, 64)
         self.window: list[Chunk] = []
@@ -301,15 +305,11 @@ class _Pipeline:
         self.sentences += len(sentences)
         self.sentences_embedded += new
         lexical = [indexed_text(c, self.settings.title_in_lexical) for c in chunks]
-        lane_vectors = None  # the multilingual lane's rows (``multilingual.lane_vectors``), if it is built
+        lane = None  # the chunks the multilingual lane holds and their vectors, if the build adds it
         if self.lane is not None:
-            from insight_search.multilingual import lane_vectors as lane_rows
-
-            lane_vectors, rows = lane_rows(
-                self.lane, chunks, texts, self.cache, self.settings.multilingual_passages
-            )
-            self.lane_rows += rows
-        self.writer.add_chunks(chunks, vectors, lexical, (spans, sentence_vectors), lane_vectors)
+            lane = lane_vectors(self.lane, chunks, texts, self.cache, self.settings.multilingual_passages)
+            self.lane_rows += len(lane[0])
+        self.writer.add_chunks(chunks, vectors, lexical, (spans, sentence_vectors), lane)
 
 
 def build_index(
@@ -331,8 +331,6 @@ def build_index(
     index_dir = settings.index_dir
     lane = multilingual
     if lane is None and settings.multilingual:
-        from insight_search.multilingual import make_multilingual_embedder
-
         lane = make_multilingual_embedder(settings)
     with store.build_lock(index_dir):
         store.clean_leftovers(index_dir)

@@ -56,8 +56,8 @@ class Searcher:
         """The lane's query embedder: None without a lane (or when told), or when the configured lane model
         is not the one that built the index (logged: the search goes on without the lane)."""
         built = self.data.manifest.multilingual_model_id
-        if self.data.multilingual is None or multilingual is False:
-            return None
+        if self.data.multilingual is None or not self.data.multilingual.size or multilingual is False:
+            return None  # no lane, or an empty one (nothing loads the lane's model)
         if multilingual is True:
             from insight_search.multilingual import lane_embedder
 
@@ -111,7 +111,13 @@ class Searcher:
             return []
         texts = [q.text.strip() for q in queries]
         vectors = self.embedder.embed_batch(texts)
-        lanes = self.lane.embed_batch(texts) if self.lane is not None else [None] * len(queries)
+        lanes: list[np.ndarray | None] = [None] * len(queries)
+        if self.lane is not None:  # the lane's query vectors of those that search it, in one batch
+            wanted = [
+                i for i, q in enumerate(queries) if self._lane_scope(texts[i], self.allowed(q.filters))[0]
+            ]
+            for i, lane_vector in zip(wanted, self.lane.embed_batch([texts[i] for i in wanted]), strict=True):
+                lanes[i] = lane_vector
         pairs = zip(queries, vectors, lanes, strict=True)
         return [self._result(q, self.matching_candidates(q, v, lane_vector=lv), v) for q, v, lv in pairs]
 
@@ -134,18 +140,33 @@ class Searcher:
         lexical, holding = self.data.lexical.search(text, chunk_depth, allowed)
         matching = np.union1d(holding, self._close(vector, dense, chunk_depth, allowed))
         lane: Sequence[tuple[int, float]] = []
-        if self.lane is not None and self.data.multilingual is not None:
+        searched, scope = self._lane_scope(text, allowed)
+        if searched and self.lane is not None and self.data.multilingual is not None:
             if lane_vector is None:
                 lane_vector = self.lane.embed_batch([text])[0]
-            # rows the lane left out (``multilingual_passages``) hold zeros: never in its list
-            found = self.data.multilingual.search(lane_vector[None, :], chunk_depth, allowed)[0]
-            lane = [(i, c) for i, c in found if c > 0.0]
+            lane = self.data.multilingual.search(lane_vector, chunk_depth, scope)
             threshold = s.multilingual_match_threshold
             matching = np.union1d(matching, np.array([i for i, c in lane if c >= threshold], dtype=np.int64))
         if grouped:
             lane = _lane_by_document(lane, dense, lexical, matching, self.document_ordinals, depth)
             dense, lexical, matching = by_document(dense, lexical, matching, self.document_ordinals, depth)
         return self._rank(dense, lexical, matching, text, ((lane, s.multilingual_weight),) if lane else ())
+
+    def _lane_scope(self, text: str, allowed: np.ndarray | None) -> tuple[bool, np.ndarray | None]:
+        """Whether the query searches the lane, and the rows its lane list may hold (None: all;
+        ``multilingual.lane_scope``: an English question reaches passages not in English only)."""
+        if self.lane is None:
+            return False, None
+        from insight_search.multilingual import lane_scope
+
+        scope = lane_scope(text, self.foreign_rows, allowed)
+        return scope is None or len(scope) > 0, scope
+
+    @cached_property
+    def foreign_rows(self) -> np.ndarray:
+        """Rows of the chunks in a language other than English (ascending)."""
+        rows = [r for language, r in self.columns.values["language"].items() if language != "en"]
+        return np.sort(np.concatenate([np.zeros(0, np.int64), *rows]))
 
     def _rank(
         self,

@@ -48,13 +48,18 @@ class ServeCheck:
 
 
 def check_before_serving(
-    index_dir: Path, model_id: str, default: Sequence[Path], requested: Sequence[Path] | None = None
+    index_dir: Path,
+    model_id: str,
+    default: Sequence[Path],
+    requested: Sequence[Path] | None = None,
+    lane_model_id: str | None = None,
 ) -> ServeCheck:
     """Decide whether ``serve`` builds first. Paths the user asked for (``requested``) are built unless
     the index already holds exactly what they hold. Otherwise an index is never replaced by other files:
     a missing index is built from ``default``; an existing one is rebuilt only from its own sources (the
     paths its manifest records), when their files changed or the index was built with another model or
-    format; an index whose sources are gone, or that cannot be checked, is served as it is."""
+    format, or without the multilingual lane ``lane_model_id`` names (None: the lane is off); an index whose
+    sources are gone, or that cannot be checked, is served as it is."""
     where = str(index_dir)
     try:
         manifest = store.read_manifest(index_dir)
@@ -64,7 +69,7 @@ def check_before_serving(
         manifest = None
     if requested and (manifest is None or _absolute(requested) != _absolute(own_sources(manifest))):
         names = ", ".join(map(str, requested))
-        if index_is_current(index_dir, requested, model_id):
+        if index_is_current(index_dir, requested, model_id, lane_model_id):
             return ServeCheck(None, f"The index in {where} holds what {names} hold now.")
         return ServeCheck(tuple(requested), f"Building the index in {where} from {names} (as asked).")
     # Not asked for other paths (or asked for the index's own): the index's own sources decide.
@@ -87,6 +92,10 @@ def check_before_serving(
         why = f"was built with the model {manifest.model_id}, not {model_id}"
     elif manifest.format_version != store.FORMAT_VERSION:
         why = "was built by an older version"
+    elif lane_model_id is not None and manifest.multilingual_model_id != lane_model_id:
+        why = "has no multilingual lane (INSIGHT_SEARCH_MULTILINGUAL)"
+        if manifest.multilingual_model_id:
+            why = f"has a multilingual lane of {manifest.multilingual_model_id}, not {lane_model_id}"
     else:
         base = Path(manifest.working_dir) if manifest.working_dir else None
         if manifest.corpus_fingerprint == corpus_fingerprint(manifest.corpus_paths or (), base):

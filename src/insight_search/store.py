@@ -14,8 +14,8 @@ crash at any moment leaves the previous version whole; leftovers are removed by 
   (indicator records live only with their documents, in ``documents.jsonl``)
 * ``sentences/``: each chunk's quotable sentences and their vectors (``sentence_store``; absent in a version
   written before them)
-* ``multilingual/``: the multilingual lane's vectors, as the dense index's files (``multilingual``; absent in
-  a version built without the lane)
+* ``multilingual/``: the multilingual lane's vectors, as the dense index's files, and ``rows.i64``, the chunk
+  row of each (``multilingual.LaneIndex``; absent in a version built without the lane)
 
 The manifest records a checksum of every other file of its version (``checksums``: relative path ->
 ``crc32:<hex>``); :func:`load` verifies them before it reads anything, so a same-size damage (a flipped
@@ -57,6 +57,7 @@ from insight_search.sentence_store import SentenceStore
 if TYPE_CHECKING:  # loaded when an index is: `info` reads a manifest without faiss, bm25s and scipy
     from insight_search.dense import DenseIndex
     from insight_search.lexical import LexicalIndex
+    from insight_search.multilingual import LaneIndex
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class IndexData:
     path: Path | None = None
     indicators: list[IndicatorRecord] = field(default_factory=list)  # the documents' own, in their order
     sentences: SentenceStore | None = None  # None: summaries embed their sentences on the fly
-    multilingual: DenseIndex | None = None  # the multilingual lane's vectors; None: built without it
+    multilingual: LaneIndex | None = None  # the multilingual lane's vectors; None: built without it
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -286,15 +287,15 @@ def load(
         sentences = SentenceStore.load(version, manifest.dimension, len(chunks))
         lane = None
         if manifest.multilingual_dimension:
-            from insight_search.multilingual import LANE_DIR
+            from insight_search.multilingual import LANE_DIR, LaneIndex
 
-            lane = DenseIndex.load(version / LANE_DIR, manifest.multilingual_dimension)
+            lane = LaneIndex.load(version / LANE_DIR, manifest.multilingual_dimension)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"cannot read the index in {version}: {exc}") from exc
     if dense.size != len(chunks):
         raise IndexCorrupt(f"{version}: {dense.size} vectors for {len(chunks)} chunks")
-    if lane is not None and lane.size != len(chunks):
-        raise IndexCorrupt(f"{version}: {lane.size} multilingual vectors for {len(chunks)} chunks")
+    if lane is not None and len(lane.rows) and lane.rows[-1] >= len(chunks):
+        raise IndexCorrupt(f"{version}: multilingual vectors for chunk rows beyond its {len(chunks)} chunks")
     return IndexData(
         manifest,
         chunks,

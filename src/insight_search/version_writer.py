@@ -20,7 +20,7 @@ from insight_search.dense import VECTORS_FILE, DenseIndex, VectorWriter
 from insight_search.lexical import LexicalBuilder
 from insight_search.manifest import Manifest
 from insight_search.models import Chunk, Document
-from insight_search.multilingual import LANE_DIR
+from insight_search.multilingual import LANE_DIR, ROWS_FILE, close_synced
 from insight_search.records import chunk_to_dict, document_from_dict, document_to_dict
 from insight_search.sentence_store import SentenceWriter, Span
 from insight_search.store import new_version, publish
@@ -60,12 +60,13 @@ class VersionWriter:
         # The quotable sentences of every chunk and their vectors (``sentence_store``); dropped when a batch
         # of chunks comes without them (the version then summarises on the fly, as one written before).
         self._sentences: SentenceWriter | None = SentenceWriter(self.tmp, dimension)
-        # The multilingual lane's vectors (``multilingual``), one row per chunk, in ``multilingual/``
+        # The multilingual lane's vectors (``multilingual``) in ``multilingual/``, and the chunk row of each
         self.lane_dimension = lane_dimension
         self._lane: VectorWriter | None = None
         if lane_dimension is not None:
             (self.tmp / LANE_DIR).mkdir()
             self._lane = VectorWriter(self.tmp / LANE_DIR / VECTORS_FILE, lane_dimension)
+            self._lane_rows = (self.tmp / LANE_DIR / ROWS_FILE).open("wb")
 
     def add_document(self, doc: Document) -> bool:
         """Stage ``doc``; False when its id was seen before (merged, no new chunks)."""
@@ -91,17 +92,19 @@ class VersionWriter:
         vectors: np.ndarray,
         lexical_texts: Sequence[str],
         sentences: tuple[Sequence[Sequence[Span]], np.ndarray] | None = None,
-        lane_vectors: np.ndarray | None = None,
+        lane: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """``sentences``: each chunk's quotable sentence spans and their vectors, one row per span
-        (``sentence_store.SentenceWriter.add``). ``lane_vectors``: the multilingual lane's row of each chunk
-        (required when the writer was made with ``lane_dimension``)."""
+        (``sentence_store.SentenceWriter.add``). ``lane``: the chunks the multilingual lane holds (positions
+        in ``chunks``, ascending) and their vectors (``multilingual.lane_vectors``; required when the writer
+        was made with ``lane_dimension``)."""
         if not (len(chunks) == len(vectors) == len(lexical_texts)):
             raise ValueError("add_chunks needs one vector and one text per chunk")
         if self._lane is not None:
-            if lane_vectors is None or len(lane_vectors) != len(chunks):
-                raise ValueError("add_chunks needs one multilingual vector per chunk")
-            self._lane.write(lane_vectors)
+            if lane is None or len(lane[0]) != len(lane[1]) or (len(lane[0]) and lane[0][-1] >= len(chunks)):
+                raise ValueError("add_chunks needs the multilingual lane's rows and one vector for each")
+            self._lane.write(lane[1])
+            self._lane_rows.write((np.asarray(lane[0], dtype="<i8") + self.chunks).tobytes())
         if self._sentences is not None:
             if sentences is None or len(sentences[0]) != len(chunks):
                 self._sentences.abort()
@@ -125,8 +128,9 @@ class VersionWriter:
             self._sentences.close()
         if self._lane is not None and self.lane_dimension is not None:
             self._lane.close()
-            if self.chunks > self.flat_max:  # HNSW for the lane too
-                lane = self.tmp / LANE_DIR
+            close_synced(self._lane_rows)
+            lane = self.tmp / LANE_DIR
+            if self._lane.rows > self.flat_max:  # HNSW for the lane too
                 index = DenseIndex.from_vector_file(
                     lane / VECTORS_FILE, self.lane_dimension, flat_max=self.flat_max
                 )
@@ -165,7 +169,7 @@ class VersionWriter:
             self._vectors.close,
             self._staging.close,
             self._lexical.spill.close,
-            *((self._lane.close,) if self._lane is not None else ()),
+            *((self._lane.close, self._lane_rows.close) if self._lane is not None else ()),
             *((self._sentences.abort,) if self._sentences is not None else ()),
         ):
             with contextlib.suppress(Exception):

@@ -268,6 +268,7 @@ def serve(
     from insight_search.api.app import create_app
     from insight_search.api.guard import server_options
     from insight_search.memory import limit_arenas
+    from insight_search.multilingual import lane_model_id
     from insight_search.search import index_embedder
     from insight_search.serve_check import check_before_serving
     from insight_search.service import Service
@@ -288,8 +289,9 @@ def serve(
         # The index's own backend of the configured model: an index built with torch is served, not rebuilt
         embedder = index_embedder(settings)
         if not no_build:
+            lane = lane_model_id(settings)
             check = check_before_serving(
-                settings.index_dir, embedder.model_id, settings.corpus_paths, requested
+                settings.index_dir, embedder.model_id, settings.corpus_paths, requested, lane
             )
             console.print(check.message, highlight=False, markup=False, soft_wrap=True)
             if check.build is not None:
