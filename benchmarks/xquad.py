@@ -198,7 +198,13 @@ def main() -> None:
         for weight in args.weights:
             for threshold in sorted(set(thresholds.values())):
                 tuned = settings.model_copy(
-                    update={"multilingual_weight": weight, "multilingual_match_threshold": threshold}
+                    update={
+                        # an English question's list (en->*) follows the English weight, a Spanish one's
+                        # (es->en) the other: one sweep chooses both
+                        "multilingual_weight": weight,
+                        "multilingual_english_weight": weight,
+                        "multilingual_match_threshold": threshold,
+                    }
                 )
                 searcher = Searcher(data, embedder, tuned, multilingual=lane)
                 t = time.perf_counter()

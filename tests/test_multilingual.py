@@ -132,7 +132,8 @@ def test_the_lane_weight_and_threshold_apply(tmp_path: Path) -> None:
     # a lane match needs its cosine to reach multilingual_match_threshold
     strict = searcher(settings.model_copy(update={"multilingual_match_threshold": 1.01}), FakeLane())
     assert "es-care" not in doc_ids(strict, "care system for women")
-    off = searcher(settings.model_copy(update={"multilingual_weight": 0.0}), FakeLane())
+    weightless = {"multilingual_weight": 0.0, "multilingual_english_weight": 0.0}
+    off = searcher(settings.model_copy(update=weightless), FakeLane())
     hits = off.search(Query(text="care system for women", k=5)).hits
     # the lane still makes it a match, but adds nothing to its score
     base = searcher(settings, False).candidates(Query(text="care system for women", k=5))
@@ -224,8 +225,9 @@ def test_an_english_question_s_lane_list_holds_only_passages_not_in_english(tmp_
     assert found is not None and found.size == len(s.chunks)  # every passage is in the lane ("all")
     english = {i for i, c in enumerate(s.chunks) if c.language == "en"}
     assert english and len(english) < len(s.chunks)
-    searched, scope = s._lane_scope("care system for women and girls", None)
+    searched, scope, weight = s._lane_scope("care system for women and girls", None)
     assert searched and scope is not None and not set(scope.tolist()) & english
+    assert weight == settings.multilingual_english_weight == 0.5
     # so an English question ranks its English passages as without the lane, and still finds the Spanish one
     query = Query(text="care system for women and girls", k=5)
     with_lane, without = s.candidates(query), searcher(settings, False).candidates(query)
@@ -237,8 +239,10 @@ def test_an_english_question_s_lane_list_holds_only_passages_not_in_english(tmp_
 def test_a_spanish_question_reaches_english_passages_through_the_lane(tmp_path: Path) -> None:
     settings = built(tmp_path, FakeLane(), BILINGUAL)
     s = searcher(settings, FakeLane())
-    searched, scope = s._lane_scope("¿Qué hace el sistema de cuidados por las mujeres y las niñas?", None)
-    assert searched and scope is None  # every passage
+    searched, scope, weight = s._lane_scope(
+        "¿Qué hace el sistema de cuidados por las mujeres y las niñas?", None
+    )
+    assert searched and scope is None and weight == settings.multilingual_weight == 2.0  # every passage
     assert "en-care" in doc_ids(s, "¿Qué hace el sistema de cuidados por las mujeres y las niñas?")
     assert "en-care" not in doc_ids(searcher(settings, False), "el sistema de cuidados para las mujeres")
 

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     # 0.63/0.71/0.76/0.77 with en->en recall@10 1.0 throughout and en->en mAP 0.974/0.975/0.975/0.967; 0.29
     # is the lane cosine that 1 % of (question, unrelated paragraph) pairs reach there.
     multilingual_weight: float = 2.0
+    # The weight of an English question's lane list (only passages not in English: multilingual.lane_scope),
+    # on the same tune half (xquad.py --half tune --sweep, 240 paragraphs): 0.5/1/1.5/2 gave en->es recall@10
+    # 0.95/0.96/0.96/0.96 and en->en mAP 0.94/0.84/0.62/0.40 (the other languages' versions of the paragraph
+    # pushed above the English one): 0.5 keeps English first. multilingual_weight then weighs only the lane
+    # of a question in another language (es->en recall@10 0.51/0.73/0.85/0.87: 2.0 stays)
+    multilingual_english_weight: float = 0.5
     multilingual_match_threshold: float = 0.29
     # "all": embed every chunk; "non_english": only chunks not in English (Chunk.language, else a cheap
     # function-word check), for a faster and smaller build of a mostly English corpus (a Spanish question

@@ -242,15 +242,15 @@ def close_synced(f: BinaryIO) -> None:
         f.close()
 
 
-def lane_scope(text: str, foreign: np.ndarray, allowed: np.ndarray | None) -> np.ndarray | None:
-    """The chunk rows a query's lane list may hold (None: every allowed row). ``foreign``: the rows not in
-    English, ascending. A question surely in another language than English may reach every passage; one in
-    English, or one the detector cannot tell (one or two words), only passages not in English (the module's
-    docstring says why)."""
+def lane_scope(text: str, foreign: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray | None, bool]:
+    """The chunk rows a query's lane list may hold (None: every allowed row), and whether the question is
+    taken as English. ``foreign``: the rows not in English, ascending. A question surely in another language
+    than English may reach every passage; one in English, or one the detector cannot tell (one or two words),
+    only passages not in English (the module's docstring says why)."""
     from insight_search.languages import detect_with_confidence
     from insight_search.lexical import QUERY_MIN_CONFIDENCE
 
     language, confidence = detect_with_confidence(text)
     if language is not None and language != "en" and confidence >= QUERY_MIN_CONFIDENCE:
-        return allowed
-    return foreign if allowed is None else np.intersect1d(foreign, allowed, assume_unique=True)
+        return allowed, False
+    return (foreign if allowed is None else np.intersect1d(foreign, allowed, assume_unique=True)), True

@@ -140,7 +140,7 @@ class Searcher:
         lexical, holding = self.data.lexical.search(text, chunk_depth, allowed)
         matching = np.union1d(holding, self._close(vector, dense, chunk_depth, allowed))
         lane: Sequence[tuple[int, float]] = []
-        searched, scope = self._lane_scope(text, allowed)
+        searched, scope, weight = self._lane_scope(text, allowed)
         if searched and self.lane is not None and self.data.multilingual is not None:
             if lane_vector is None:
                 lane_vector = self.lane.embed_batch([text])[0]
@@ -150,17 +150,20 @@ class Searcher:
         if grouped:
             lane = _lane_by_document(lane, dense, lexical, matching, self.document_ordinals, depth)
             dense, lexical, matching = by_document(dense, lexical, matching, self.document_ordinals, depth)
-        return self._rank(dense, lexical, matching, text, ((lane, s.multilingual_weight),) if lane else ())
+        return self._rank(dense, lexical, matching, text, ((lane, weight),) if lane else ())
 
-    def _lane_scope(self, text: str, allowed: np.ndarray | None) -> tuple[bool, np.ndarray | None]:
-        """Whether the query searches the lane, and the rows its lane list may hold (None: all;
-        ``multilingual.lane_scope``: an English question reaches passages not in English only)."""
+    def _lane_scope(self, text: str, allowed: np.ndarray | None) -> tuple[bool, np.ndarray | None, float]:
+        """Whether the query searches the lane, the rows its lane list may hold (None: all;
+        ``multilingual.lane_scope``: an English question reaches passages not in English only), and the
+        list's weight in the fusion (``multilingual_english_weight`` for an English question)."""
+        s = self.settings
         if self.lane is None:
-            return False, None
+            return False, None, 0.0
         from insight_search.multilingual import lane_scope
 
-        scope = lane_scope(text, self.foreign_rows, allowed)
-        return scope is None or len(scope) > 0, scope
+        scope, english = lane_scope(text, self.foreign_rows, allowed)
+        weight = s.multilingual_english_weight if english else s.multilingual_weight
+        return scope is None or len(scope) > 0, scope, weight
 
     @cached_property
     def foreign_rows(self) -> np.ndarray:
