@@ -105,7 +105,9 @@ def child(fraction: float, embedder_name: str, index_dir: Path, flat_max: int) -
     files = corpus_files()
     step = round(1 / fraction)
     paths = files[::step]
-    settings = Settings(index_dir=index_dir, flat_index_max=flat_max)
+    # The English pipeline's memory; the multilingual lane (on by default since issue 13) is left out: its
+    # real model would embed every chunk (hours here), and it adds a vector file written like the English one
+    settings = Settings(index_dir=index_dir, flat_index_max=flat_max, multilingual=False)
     if embedder_name == "hash":
         embedder = HashEmbedder()
     else:

@@ -62,7 +62,8 @@ def main() -> None:
     from insight_search.store import current_version
 
     if current_version(args.index_dir) is None:
-        build_index([SHARED / "data"], Settings(index_dir=args.index_dir), HashEmbedder())
+        # English lanes only (the lane's real model over every chunk would take hours here)
+        build_index([SHARED / "data"], Settings(index_dir=args.index_dir, multilingual=False), HashEmbedder())
     out = subprocess.run(
         [sys.executable, __file__, "--child", "--index-dir", str(args.index_dir)],
         check=True,

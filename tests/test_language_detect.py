@@ -8,8 +8,10 @@ import pytest
 
 from insight_search.languages import (
     LANGUAGES,
+    SURE,
     LanguageCitation,
     detect,
+    detect_with_confidence,
     normalise,
     stated_language,
     with_languages,
@@ -89,6 +91,16 @@ def test_stated_languages_win_over_detection() -> None:
     doc = with_languages(_doc(Passage(english, "text"), Passage(spanish, "text"), languages=["en", "es"]))
     assert [p.language for p in doc.passages] == ["en", "es"]
     assert stated_language(_doc(languages="es")) is None  # a string is not a list of languages
+
+
+def test_an_unsure_short_text_takes_its_document_s_sure_language_or_stays_unknown() -> None:
+    spanish = "Las mujeres rurales acceden a servicios de cuidado infantil en sus comunidades."
+    for title in ("Salud materna e infantil", "An Algebraic Translator", "Fibonaccian Searching"):
+        assert detect_with_confidence(title)[1] < SURE  # a guess (Italian, German, Italian)
+        doc = with_languages(_doc(Passage(title, "title"), Passage(spanish, "text")))
+        assert [p.language for p in doc.passages] == ["es", "es"]
+        # a document of nothing but the short text: no guess is stored (analysed and ranked as English)
+        assert with_languages(_doc(Passage(title, "title"))).passages[0].language is None
 
 
 def test_a_document_that_already_has_its_languages_is_returned_as_it_is() -> None:

@@ -129,7 +129,10 @@ def with_languages(doc: Document) -> Document:
     """``doc`` with each passage's language: its own stated one (normalised), else the document's
     (:func:`stated_language`), else detected from its text (one call a passage). A passage detected with
     less than :data:`SURE` (a short name: "Unidas Crecemos" reads as Portuguese) takes the language of the
-    document's surely detected text, when there is some (most characters win)."""
+    document's surely detected text (most characters win); when there is none, its language stays unknown
+    (None): below SURE a short text's guess is mostly wrong ("Salud materna e infantil" reads as Italian,
+    "Fibonaccian Searching" too, "An Algebraic Translator" as German), and an unknown passage is analysed
+    and ranked as English is."""
     document_language = stated_language(doc)
     stated = [normalise(p.language) or document_language for p in doc.passages]
     detected: list[tuple[str | None, float]] = [
@@ -144,7 +147,7 @@ def with_languages(doc: Document) -> Document:
     passages: list[Passage] = []
     changed = False
     for p, given, (code, confidence) in zip(doc.passages, stated, detected, strict=True):
-        language = given or (code if confidence >= SURE or dominant is None else dominant)
+        language = given or (code if confidence >= SURE else dominant)
         if language != p.language:
             p = replace(p, language=language)
             changed = True
