@@ -57,3 +57,19 @@ def test_an_english_question_finds_the_spanish_passage_through_the_api(  # type:
         assert top("drinking water wells in village schools") == "fr-water"
         assert top("reparación de carreteras y puentes después de las inundaciones") == "en-roads"
         assert top("quarterly budget reports") == "en-budget"
+        # the server's lane embedder caches query vectors (and runs one inference at a time) across reloads
+        from insight_search.caching import CachingEmbedder
+
+        lane = app.state.live.searcher.lane
+        assert isinstance(lane, CachingEmbedder) and lane.inner.model_id.startswith("use-multilingual-v3@")
+        calls = 0
+        inner_embed = lane.inner.embed_batch
+
+        def counting(texts):  # type: ignore[no-untyped-def]
+            nonlocal calls
+            calls += 1
+            return inner_embed(texts)
+
+        lane.inner.embed_batch = counting  # type: ignore[method-assign]
+        assert top("a care system for children and older people") == "es-care"
+        assert calls == 0  # asked before: its lane vector came from the cache

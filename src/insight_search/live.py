@@ -33,7 +33,8 @@ class LiveSearcher:
         first = open_searcher(
             settings, self._embedder, sentence_terms=self._sentence_terms, fallback=fallback
         )
-        self._searcher = first
+        self._lanes: dict[str, CachingEmbedder] = {}  # the multilingual lane's query embedder, by model id
+        self._searcher = self._with_cached_lane(first)
         self._version: Path | None = first.data.path
         self._retired: list[weakref.ref[Searcher]] = []  # swapped-out versions not yet released
         self._refused: Path | None = None  # a version that failed to load: not retried until CURRENT changes
@@ -69,18 +70,28 @@ class LiveSearcher:
             try:
                 embedder = self._embedder_for(latest)
                 data = store.load(index_dir, expected_model_id=embedder.model_id)
+                # (opening the version's lane can fail too: its package missing)
+                searcher = Searcher(data, embedder, self.settings, sentence_terms=self._sentence_terms)
             except InsightSearchError as exc:
                 logger.warning("new index version not loaded, still serving %s: %s", self.version, exc)
                 self._refused = latest
                 return False
             self._retired.append(weakref.ref(self._searcher))
             self._embedder = embedder
-            self._searcher = Searcher(data, embedder, self.settings, sentence_terms=self._sentence_terms)
+            self._searcher = self._with_cached_lane(searcher)
             self._version = data.path
             self.reloads += 1
         logger.info("now serving index version %s", self.version)
         self.release_retired()
         return True
+
+    def _with_cached_lane(self, searcher: Searcher) -> Searcher:
+        """``searcher`` with its multilingual lane's query embedder behind a :class:`CachingEmbedder` (vectors
+        by text, one inference at a time), the same one across reloads."""
+        lane = searcher.lane
+        if lane is not None and not isinstance(lane, CachingEmbedder):
+            searcher.lane = self._lanes.setdefault(lane.model_id, CachingEmbedder(lane))
+        return searcher
 
     def _embedder_for(self, version: Path) -> CachingEmbedder:
         """The served embedder, or, for a version built with another backend of the same model (an index
