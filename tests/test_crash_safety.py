@@ -23,6 +23,7 @@ from insight_search.config import Settings
 from insight_search.errors import IndexNotFound
 from insight_search.indexer import CACHE_FILE, build_index
 from insight_search.models import Query
+from insight_search.multilingual import USE_DIMENSION
 from insight_search.search import Searcher
 
 from .conftest import ROOT, FakeEmbedder
@@ -68,7 +69,9 @@ def check_cache(index_dir: Path) -> int:
     rows = db.execute("SELECT dim, vector FROM embeddings").fetchall()
     for dim, blob in rows:
         v = np.frombuffer(blob, dtype=np.float32)
-        assert len(v) == dim == FakeEmbedder.dimension and abs(float(np.linalg.norm(v)) - 1) < 1e-4
+        # the English vectors (the fake model) and the multilingual lane's (USE, on by default)
+        assert len(v) == dim and dim in (FakeEmbedder.dimension, USE_DIMENSION)
+        assert abs(float(np.linalg.norm(v)) - 1) < 1e-4
     db.close()
     return len(rows)
 
