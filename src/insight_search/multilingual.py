@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
@@ -231,16 +230,8 @@ class LaneIndex:
 
 
 def write_rows(folder: Path, rows: np.ndarray) -> None:
-    f = (folder / ROWS_FILE).open("wb")
-    f.write(np.asarray(rows, dtype="<i8").tobytes())
-    close_synced(f)
-
-
-def close_synced(f: BinaryIO) -> None:
-    if not f.closed:
-        f.flush()
-        os.fsync(f.fileno())
-        f.close()
+    """(``store.publish`` makes every file of a version durable.)"""
+    (folder / ROWS_FILE).write_bytes(np.asarray(rows, dtype="<i8").tobytes())
 
 
 def lane_scope(text: str, foreign: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray | None, bool]:

@@ -112,10 +112,9 @@ class Searcher:
         texts = [q.text.strip() for q in queries]
         vectors = self.embedder.embed_batch(texts)
         lanes: list[np.ndarray | None] = [None] * len(queries)
-        if self.lane is not None:  # the lane's query vectors of those that search it, in one batch
-            wanted = [
-                i for i, q in enumerate(queries) if self._lane_scope(texts[i], self.allowed(q.filters))[0]
-            ]
+        if self.lane is not None:  # the lane's query vectors of those that may search it, in one batch
+            # (before filters, which ``candidates`` applies: one spare vector if they leave no lane row)
+            wanted = [i for i, text in enumerate(texts) if self._lane_scope(text, None)[0]]
             for i, lane_vector in zip(wanted, self.lane.embed_batch([texts[i] for i in wanted]), strict=True):
                 lanes[i] = lane_vector
         pairs = zip(queries, vectors, lanes, strict=True)

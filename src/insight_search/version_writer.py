@@ -20,7 +20,7 @@ from insight_search.dense import VECTORS_FILE, DenseIndex, VectorWriter
 from insight_search.lexical import LexicalBuilder
 from insight_search.manifest import Manifest
 from insight_search.models import Chunk, Document
-from insight_search.multilingual import LANE_DIR, ROWS_FILE, close_synced
+from insight_search.multilingual import LANE_DIR, ROWS_FILE
 from insight_search.records import chunk_to_dict, document_from_dict, document_to_dict
 from insight_search.sentence_store import SentenceWriter, Span
 from insight_search.store import new_version, publish
@@ -128,7 +128,7 @@ class VersionWriter:
             self._sentences.close()
         if self._lane is not None and self.lane_dimension is not None:
             self._lane.close()
-            close_synced(self._lane_rows)
+            self._lane_rows.close()  # (publish makes it durable)
             lane = self.tmp / LANE_DIR
             if self._lane.rows > self.flat_max:  # HNSW for the lane too
                 index = DenseIndex.from_vector_file(
