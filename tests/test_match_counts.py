@@ -90,8 +90,9 @@ QUERIES = ["stroller safety", "rural credit loan", "pram", "parents and the harv
 
 @pytest.mark.parametrize("depth", [100, 2])
 def test_total_and_pages_are_the_matching_rows(searcher: Searcher, depth: int) -> None:
-    """Also with the dense list cut to 2: a passage below its depth that passes the threshold still counts."""
-    view = _view(searcher, candidates=depth)
+    """Also with the dense list cut to 2: a passage below its depth that passes the threshold still counts.
+    Matches only (``related`` off; with it, see :func:`test_related_candidates_follow_the_matches`)."""
+    view = _view(searcher, candidates=depth, related=False)
     for text in QUERIES:
         expected = reference_matches(view, text)
         result = view.search(Query(text, k=10))
@@ -105,6 +106,33 @@ def test_total_and_pages_are_the_matching_rows(searcher: Searcher, depth: int) -
     # the synonym matches by meaning alone: many rows, more than the dense list holds at depth 2
     assert not set(tokenize("pram")) & searcher.data.lexical.vocab.keys()
     assert len(reference_matches(view, "pram")) > 2
+
+
+@pytest.mark.parametrize("group", [False, True])
+def test_related_candidates_follow_the_matches(searcher: Searcher, group: bool) -> None:
+    """The default (``related``): the same matches in the same order, then the search's other candidates,
+    each marked, none of them a match; ``total`` and the facets are the matches'; paging reaches each once."""
+    strict = _view(searcher, related=False)
+    assert searcher.settings.related
+    for text in QUERIES:
+        query = Query(text, k=200, group_by_document=group)
+        plain, listed = strict.search(query), searcher.search(query)
+        assert listed.total == plain.total and listed.facets == plain.facets, text
+        flags = [h.related for h in listed.hits]
+        assert flags == sorted(flags) and listed.related == flags.count(True), text  # matches, then related
+        ids = [h.chunk.chunk_id for h in listed.hits]
+        assert ids[: plain.total] == [h.chunk.chunk_id for h in plain.hits]
+        expected = reference_matches(searcher, text)
+        related = {searcher._rows_by_id[h.chunk.chunk_id] for h in listed.hits if h.related}
+        assert not related & expected, text
+        if not plain.total:  # nothing matches: nothing is listed, related or not
+            assert listed.hits == () and listed.related == 0
+        pages = _all_pages(searcher, Query(text, group_by_document=group))
+        assert pages == [searcher._rows_by_id[h.chunk.chunk_id] for h in listed.hits], text
+        assert strict.search(Query(text, related=True)).related == searcher.search(Query(text)).related
+    stroller = searcher.search(Query("stroller safety", k=200))
+    assert stroller.related > 0  # the query's dense list reaches passages of the other topic
+    assert all(h.dense_score is not None and h.lexical_score is None for h in stroller.hits if h.related)
 
 
 def test_nonsense_and_stop_words_match_nothing(searcher: Searcher) -> None:
@@ -133,7 +161,7 @@ def test_search_facets_count_the_matching_rows(searcher: Searcher) -> None:
 
 @pytest.mark.parametrize("depth", [100, 1])
 def test_grouped_search_counts_matching_documents(searcher: Searcher, depth: int) -> None:
-    view = _view(searcher, candidates=depth)
+    view = _view(searcher, candidates=depth, related=False)
     for text in QUERIES:
         documents = {view.chunks[i].doc_id for i in reference_matches(view, text)}
         grouped = Query(text, k=10, group_by_document=True)

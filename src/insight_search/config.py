@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     # above every nonsense string's best cosine (0.33); 88 % of judged-relevant SciFact train pairs reach it.
     # NFCorpus train/dev, chosen on alone, give 0.42 too.
     match_threshold: float = 0.42
+    # After a query's matches, a search goes on listing its other candidates (passages near in meaning
+    # below the threshold, best fused score first), each marked related; ``total`` and the facets count the
+    # matches only, and a query with no match lists nothing (issue 11). Per request: ``related``. Issue 14
+    # (docs/benchmarks.md, "Issue 14: related passages after the matches"): without them, recall@100
+    # through the API is that of the matches (NFCorpus 0.25 against plain RRF's 0.32).
+    related: bool = True
     flat_index_max: int = 200_000  # exact FAISS index up to this many chunks, HNSW above
 
     # Limits of a request: every edge (CLI, HTTP GET and POST, MCP tools, /tools schemas) reads them from here
@@ -134,3 +140,4 @@ class Settings(BaseSettings):
         if self.max_query_chars is None:
             self.max_query_chars = self.max_body_bytes
         return self
+

@@ -1,8 +1,7 @@
 """Small frozen value objects passed between modules.
 
 Readers (``sources``) yield :class:`Document`; ``chunking`` turns them into :class:`Chunk`;
-``search`` returns :class:`Hit`; ``summarize`` returns :class:`SummarySentence` and :class:`TimelineYear`.
-"""
+``search`` returns :class:`Hit`; ``summarize`` returns :class:`SummarySentence` and :class:`TimelineYear`."""
 
 from __future__ import annotations
 
@@ -17,8 +16,7 @@ class Section(StrEnum):
 
     A passage's ``section`` is a plain string, so a reader may also use a name of its own (a Markdown
     heading, a JSONL ``section`` field); these are the ones the readers share. The ``section`` filter
-    matches one of them exactly (case- and accent-insensitively).
-    """
+    matches one of them exactly (case- and accent-insensitively)."""
 
     STRATEGIC_PRIORITY = "strategic_priority"
     """A Cooperation Framework strategic priority (top of the UN INFO results chain)."""
@@ -261,6 +259,7 @@ class Hit:
     highlight: str
     dense_score: float | None = None
     lexical_score: float | None = None
+    related: bool = False  # listed after the matches: it does not match the query (``Settings.related``)
 
 
 @dataclass(frozen=True)
@@ -279,6 +278,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
     facets: Facets
     next_offset: int | None = None
+    related: int = 0  # candidates listed after the ``total`` matches
 
 
 @dataclass(frozen=True)
@@ -359,6 +359,7 @@ class Query:
     filters: Filters = field(default_factory=Filters)
     offset: int = 0
     group_by_document: bool = False  # one hit per document (its best chunk), documents ranked by their best
+    related: bool | None = None  # list the other candidates after the matches (None: ``Settings.related``)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,18 @@ class Candidates:
             return self
         return Candidates(self.ids[keep], self.scores[keep], self.dense, self.lexical, self.matching)
 
+    def matches_first(self, threshold: float) -> tuple[Candidates, int]:
+        """These candidates with the matches (:meth:`matching_only`) first and the others after them, each
+        part in its own order, and how many match: a search lists the related candidates after the matches.
+        No match: nothing (a query that matches nothing lists nothing)."""
+        close = np.fromiter((i for i, s in self.dense.items() if s >= threshold), dtype=np.int64)
+        keep = np.isin(self.ids, self.matching) | np.isin(self.ids, close)
+        n = int(keep.sum())
+        if not n:
+            return Candidates(self.ids[:0], self.scores[:0], self.dense, self.lexical, self.matching), 0
+        order = np.concatenate([np.flatnonzero(keep), np.flatnonzero(~keep)])
+        return Candidates(self.ids[order], self.scores[order], self.dense, self.lexical, self.matching), n
+
     def matches(self, threshold: float) -> list[int]:
         """Rows, best first, of :meth:`matching_only`."""
         return [int(i) for i in self.matching_only(threshold).ids]

@@ -58,6 +58,12 @@ GROUP_HELP = (
     "best passage, with up to 3 more of its matching passages in `passages` (`total` then counts documents)"
 )
 
+RELATED_HELP = (
+    "After the matches (`total`), go on listing the search's other candidates, nearest in meaning first, "
+    "each with `related: true` (they hold no query word and fall below the match threshold); none when "
+    "nothing matches. Default: the server's `related` setting (on unless configured off)"
+)
+
 
 def _not_blank(what: str) -> AfterValidator:
     def check(value: str) -> str:
@@ -186,6 +192,7 @@ def _models(bounds_items: tuple[tuple[str, int], ...]) -> RequestModels:
         k: int = Field(10, ge=1, le=b["max_k"], description="Results per page")
         cursor: Cursor = None
         group: Literal[GROUP_VALUES] = Field("passage", description=GROUP_HELP)  # type: ignore[valid-type]
+        related: bool | None = Field(None, description=RELATED_HELP)
 
     class SearchBatchRequest(BaseModel):
         """Several searches in one request. Each query is checked on its own (the service parses it with

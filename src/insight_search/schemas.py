@@ -66,13 +66,8 @@ class FacetsOut(BaseModel):
 
     @classmethod
     def of(cls, f: Facets) -> FacetsOut:
-        return cls(
-            years=dict(f.years),
-            countries=dict(f.countries),
-            agencies=dict(f.agencies),
-            themes=dict(f.themes),
-            languages=dict(f.languages),
-        )
+        names = ("years", "countries", "agencies", "themes", "languages")
+        return cls.model_validate({name: dict(getattr(f, name)) for name in names})
 
 
 class ChunkOut(BaseModel):
@@ -135,6 +130,7 @@ class HitOut(ChunkOut):
     dense_score: float | None = None
     lexical_score: float | None = None
     passages: list[MatchedPassageOut] = Field(default_factory=list, description=PASSAGES_HELP)
+    related: bool = Field(False, description="Listed after the matches: it does not match the query")
 
     @classmethod
     def of_hit(cls, h: Hit) -> HitOut:
@@ -145,6 +141,7 @@ class HitOut(ChunkOut):
             dense_score=h.dense_score,
             lexical_score=h.lexical_score,
             passages=passages_of(h),
+            related=h.related,
             **ChunkOut.of(h.chunk).model_dump(),
         )
 
@@ -158,12 +155,14 @@ class SearchOut(BaseModel):
     results: list[HitOut]
     facets: FacetsOut
     next_cursor: str | None = None
+    related: int = Field(0, description="Related candidates listed after the matches (the request's related)")
 
     @classmethod
     def of(cls, r: SearchResult, next_cursor: str | None = None) -> SearchOut:
         return cls(
             query=r.query,
             total=r.total,
+            related=r.related,
             results=[HitOut.of_hit(h) for h in r.hits],
             facets=FacetsOut.of(r.facets),
             next_cursor=next_cursor,

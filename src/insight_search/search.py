@@ -118,7 +118,7 @@ class Searcher:
             for i, lane_vector in zip(wanted, self.lane.embed_batch([texts[i] for i in wanted]), strict=True):
                 lanes[i] = lane_vector
         pairs = zip(queries, vectors, lanes, strict=True)
-        return [self._result(q, self.matching_candidates(q, v, lane_vector=lv), v) for q, v, lv in pairs]
+        return [self._result(q, self.candidates(q, v, lane_vector=lv), v) for q, v, lv in pairs]
 
     def candidates(
         self, query: Query, vector: np.ndarray | None = None, *, lane_vector: np.ndarray | None = None
@@ -219,7 +219,16 @@ class Searcher:
         total, hits and facets, summaries, timelines and the facets operation all count these."""
         return [int(i) for i in self.matching_candidates(query, vector).ids]
 
-    def _result(self, query: Query, candidates: Candidates, vector: np.ndarray | None = None) -> SearchResult:
+    def _result(self, query: Query, found: Candidates, vector: np.ndarray | None = None) -> SearchResult:
+        """The page of ``found`` (every candidate) the query asks for: its matches, then (``related``) the
+        other candidates, marked; ``total`` and the facets count the matches."""
+        related = self.settings.related if query.related is None else query.related
+        threshold = self.settings.match_threshold
+        if related:
+            candidates, total = found.matches_first(threshold)
+        else:
+            candidates = found.matching_only(threshold)
+            total = len(candidates)
         terms = set(tokenize(query.text))
         hits: list[Hit] = []
         for r, (i, score) in enumerate(candidates.page(query.offset, query.k)):
@@ -233,6 +242,7 @@ class Searcher:
                     highlight=highlight(chunk.text, terms, sentences),
                     dense_score=candidates.dense.get(i),
                     lexical_score=candidates.lexical.get(i),
+                    related=query.offset + r >= total,
                 )
             )
         if query.group_by_document and hits:
@@ -240,10 +250,11 @@ class Searcher:
         end = query.offset + query.k
         return SearchResult(
             query=query.text,
-            total=len(candidates),
+            total=total,
             hits=tuple(hits),
-            facets=self.facets(candidates.ids),
+            facets=self.facets(candidates.ids[:total]),
             next_offset=end if end < len(candidates) else None,
+            related=len(candidates) - total,
         )
 
     def _highlight(self, chunk: Chunk, terms: set[str]) -> str:
@@ -278,6 +289,7 @@ class Searcher:
                 h.highlight,
                 h.dense_score,
                 h.lexical_score,
+                h.related,
                 passages=tuple(
                     PassageMatch(
                         self.chunks[j],

@@ -143,10 +143,10 @@ class Service:
         searcher = self.index.searcher
         version = version_of(searcher)
         filters = req.filters()
-        key = request_key("search", req.q, req.k, filters, req.group)
+        key = request_key("search", req.q, req.k, filters, req.group, req.related)
         offset = self._offset(key, version, req.cursor)
         grouped = req.group == "document"
-        query = Query(req.q, k=req.k, filters=filters, offset=offset, group_by_document=grouped)
+        query = Query(req.q, req.k, filters, offset, group_by_document=grouped, related=req.related)
         result = searcher.search(query)
         return self._shown(SearchOut.of(result, next_cursor=self._next(key, version, result.next_offset)))
 
@@ -164,13 +164,13 @@ class Service:
                     raise InvalidRequest(f"request: expected a JSON object, got {type(values).__name__}")
                 one = parse(self.requests.search, values)
                 filters = one.filters()
-                key = request_key("search", one.q, one.k, filters, one.group)
+                key = request_key("search", one.q, one.k, filters, one.group, one.related)
                 offset = self._offset(key, version, one.cursor)
             except InsightSearchError as exc:
                 items.append(SearchBatchItemOut(result=None, error=str(exc)))
                 continue
             grouped = one.group == "document"
-            query = Query(one.q, k=one.k, filters=filters, offset=offset, group_by_document=grouped)
+            query = Query(one.q, one.k, filters, offset, group_by_document=grouped, related=one.related)
             pending.append((len(items), key, query))
             items.append(SearchBatchItemOut(result=None, error=None))  # filled in below
         results = searcher.search_many([query for _, _, query in pending])

@@ -45,12 +45,19 @@ def search(
             "--group", help="passage (default) or document: one hit per document, with its best passages"
         ),
     ] = None,
+    related: Annotated[
+        bool | None,
+        typer.Option(
+            "--related/--no-related",
+            help="After the matches, list related passages (near in meaning, no query word); default: on",
+        ),
+    ] = None,
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
     filters: dict[str, Any] | None = None,
 ) -> None:
     """Semantic + keyword search over the index."""
-    values = {"q": query, "k": k, "cursor": cursor, "group": group, **(filters or {})}
+    values = {"q": query, "k": k, "cursor": cursor, "group": group, "related": related, **(filters or {})}
     payload = run_operation("search", index_dir, values)
     if as_json:
         print_json(payload.model_dump())
@@ -59,8 +66,13 @@ def search(
         _nothing_matched(query, filters)
         return
     what = "matching documents" if group == "document" else "matching passages"
-    out.print(f"[bold]{payload.total}[/] {what} for [italic]{query}[/]", highlight=False)
+    more = f", then {payload.related} related" if payload.related else ""
+    out.print(f"[bold]{payload.total}[/] {what} for [italic]{query}[/]{more}", highlight=False)
+    divided = False
     for r in payload.results:
+        if r.related and not divided:  # the matches end here
+            out.print("\n[bold]Related[/] [dim](no query word; near in meaning)[/]", highlight=False)
+            divided = True
         where = _where(_years(r.year, r.year_end), r.country, r.section, _composed(r.composed, r.section))
         loc = r.source.path + (f" row {r.source.row}" if r.source.row else "") + _page(r.source)
         title = f"[bold cyan]{r.rank}.[/] [bold]{r.title}[/]{_language(r.language)}"

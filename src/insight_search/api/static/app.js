@@ -384,7 +384,14 @@ async function loadResults(append) {
     state.lastDoc = null;
   }
   for (const r of out.results) {
-    list.append(renderHit(r, state.group !== "document" && r.doc_id === state.lastDoc));
+    if (r.related && !list.querySelector(".related-divider")) {
+      // The matches end here: what follows holds no query word and is only near in meaning.
+      list.append(el("li", "Related " + (state.group === "document" ? "documents" : "passages") + ": none of the query's words, near in meaning", "related-divider"));
+      state.lastDoc = null;
+    }
+    const hit = renderHit(r, state.group !== "document" && r.doc_id === state.lastDoc);
+    if (r.related) hit.classList.add("related");
+    list.append(hit);
     state.lastDoc = r.doc_id;
   }
   state.cursor = out.next_cursor;
@@ -400,7 +407,7 @@ async function loadResults(append) {
     setStatus(
       nothing
         ? "Nothing matched “" + state.q + "”" + (Object.keys(state.params).length ? " with these filters" : "") + "."
-        : out.total + " matching " + (state.group === "document" ? "document" : "passage") + (out.total === 1 ? "" : "s") + " for “" + state.q + "”",
+        : out.total + " matching " + (state.group === "document" ? "document" : "passage") + (out.total === 1 ? "" : "s") + " for “" + state.q + "”" + (out.related ? ", then " + out.related + " related" : ""),
     );
   }
 }
