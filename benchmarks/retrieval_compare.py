@@ -381,6 +381,7 @@ def main() -> None:
                 "lexical_weight",
                 "candidates",
                 "match_threshold",
+                "related",
                 "max_query_chars",
                 "query_threads",
             )
