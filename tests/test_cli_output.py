@@ -109,7 +109,7 @@ def test_repeats_within_a_build_are_not_cache_hits(tmp_path: Path, fake_model: N
     first = runner.invoke(app, [*command, "--json"])
     report = json.loads(first.stdout)
     assert (report["embedded"], report["repeated"], report["cached"]) == (3, 4, 0)
-    again = runner.invoke(app, command)
+    again = runner.invoke(app, [*command, "--force"])  # (unforced, the unchanged file is not rebuilt)
     assert again.exit_code == 0, again.output
     assert "0 embedded, 0 repeated in this build, 7 reused from the embedding cache" in again.stdout
     rows.append({"id": "n7", "text": "A new note on solar pumps."})

@@ -88,7 +88,10 @@ def test_year_filter_and_info_and_errors(built):
 
 def test_reindex_unchanged_embeds_nothing(built):
     corpus, index_dir = built
-    result = runner.invoke(app, ["index", str(corpus), "--index-dir", str(index_dir), "--json"])
+    command = ["index", str(corpus), "--index-dir", str(index_dir), "--json"]
+    skipped = runner.invoke(app, command)  # the same files and settings: nothing to build
+    assert skipped.exit_code == 0 and json.loads(skipped.stdout)["unchanged"] is True
+    result = runner.invoke(app, [*command, "--force"])  # built again: every vector from the cache
     assert result.exit_code == 0
     report = json.loads(result.stdout)
     assert report["embedded"] == 0 and report["cached"] == report["chunks"] > 0

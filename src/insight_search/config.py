@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -135,9 +137,32 @@ class Settings(BaseSettings):
     multilingual_passages: Literal["all", "non_english"] = "all"
     multilingual_threads: int = 1  # threads of the bundled model while indexing (numpy BLAS)
 
+    def build_settings(self) -> str:
+        """A digest of the settings that decide what a build writes (``BUILD_SETTINGS``): two builds of the
+        same files with the same digest write the same index (``manifest.build_settings``)."""
+        values = {name: getattr(self, name) for name in BUILD_SETTINGS}
+        return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
     @model_validator(mode="after")
     def _query_chars_default(self) -> Settings:
         if self.max_query_chars is None:
             self.max_query_chars = self.max_body_bytes
         return self
 
+
+# The settings a build's output depends on (the model, its backend and input length, chunking, titles, the
+# dense index type, the lane); threads, batch sizes and windows change how fast, not what.
+BUILD_SETTINGS = (
+    "model",
+    "embedding_backend",
+    "max_seq_length",
+    "static_dims",
+    "chunk_words",
+    "chunk_chars",
+    "title_in_lexical",
+    "title_in_dense",
+    "flat_index_max",
+    "multilingual",
+    "multilingual_model",
+    "multilingual_passages",
+)

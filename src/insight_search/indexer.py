@@ -355,6 +355,7 @@ def build_index(
                 funding_records=writer.funding_records,
                 files=corpus.files,
                 indicator_records=writer.indicator_records,
+                skipped_files=len(corpus.problems),
             )
             version = writer.commit(
                 Manifest(
@@ -369,6 +370,7 @@ def build_index(
                     chunk_words=settings.chunk_words,
                     title_in_lexical=settings.title_in_lexical,
                     title_in_dense=settings.title_in_dense,
+                    build_settings=settings.build_settings(),
                     built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                     multilingual_model_id=lane.model_id if lane is not None else None,
                     multilingual_dimension=lane.dimension if lane is not None else None,

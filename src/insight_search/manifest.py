@@ -43,6 +43,7 @@ class Counts:
     funding_records: int = 0
     files: int = 0
     indicator_records: int = 0  # written only when some: a manifest written before it existed reads 0
+    skipped_files: int = 0  # files the build skipped or could not read (written only when some)
     extra: Mapping[str, Any] = field(default_factory=_no_extra)
 
     @classmethod
@@ -62,6 +63,7 @@ class Counts:
             "funding_records": self.funding_records,
             "files": self.files,
             **({"indicator_records": self.indicator_records} if self.indicator_records else {}),
+            **({"skipped_files": self.skipped_files} if self.skipped_files else {}),
             **self.extra,
         }
 
@@ -78,6 +80,7 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
     "chunk_words": int,
     "title_in_lexical": bool,
     "title_in_dense": bool,
+    "build_settings": str,
     "built_at": str,
     "dense_index": str,
     "dense_storage": str,
@@ -98,6 +101,7 @@ _ORDER = (
     "chunk_words",
     "title_in_lexical",
     "title_in_dense",
+    "build_settings",
     "built_at",
     "dense_index",
     "dense_storage",
@@ -126,6 +130,7 @@ class Manifest:
     chunk_words: int | None = None
     title_in_lexical: bool | None = None
     title_in_dense: bool | None = None
+    build_settings: str | None = None  # ``Settings.build_settings()`` of the build (None: built before it)
     built_at: str | None = None  # ISO 8601, UTC
     dense_index: str | None = None  # "flat" or "hnsw"
     dense_storage: str | None = None  # "float32" or "float16"

@@ -2,7 +2,7 @@
 its own: a missing index is built from the default corpus, an existing one is rebuilt only from its own
 sources (the paths its manifest records, relative ones from the folder the build ran in) when their files
 changed, and served as it is when they are gone or it cannot be checked. Other paths are built only when
-the user asks for them."""
+the user asks for them. And what ``index`` skips: a build that would write the index it already holds."""
 
 from __future__ import annotations
 
@@ -102,3 +102,28 @@ def check_before_serving(
             return ServeCheck(None, f"The index in {where} is up to date with its sources ({recorded}).")
         why = f"is older than its sources: their files changed since it was built{built}"
     return ServeCheck(sources, f"The index in {where} {why}; rebuilding it from {recorded}.")
+
+
+def unchanged_index(
+    index_dir: Path, paths: Sequence[Path], build_settings: str, model_id: str
+) -> Manifest | None:
+    """The manifest of the index in ``index_dir`` when building ``paths`` again would write the same index:
+    it was built from these paths (as they open from here), by this format, with the model ``model_id`` and
+    the build settings ``build_settings`` (``Settings.build_settings``), from files whose names and contents
+    are unchanged (``corpus_fingerprint``), none of them skipped. None otherwise, and when the index cannot
+    be read."""
+    try:
+        manifest = store.read_manifest(index_dir)
+    except InsightSearchError:
+        return None
+    if manifest is None or manifest.format_version != store.FORMAT_VERSION or not manifest.corpus_paths:
+        return None
+    if manifest.counts is None or manifest.counts.skipped_files:  # a rebuild names the skipped files again
+        return None
+    if manifest.build_settings != build_settings or manifest.model_id != model_id:
+        return None
+    if _absolute(paths) != _absolute(own_sources(manifest)):
+        return None
+    base = Path(manifest.working_dir) if manifest.working_dir else None
+    same = manifest.corpus_fingerprint == corpus_fingerprint(manifest.corpus_paths, base)
+    return manifest if same else None

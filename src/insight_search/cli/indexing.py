@@ -178,10 +178,16 @@ def index(
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
     ray_address: RayAddress = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Build even when the index already holds what PATHS hold")
+    ] = False,
 ) -> None:
-    """Index PATHS: afterwards the index holds exactly what these paths hold now."""
+    """Index PATHS: afterwards the index holds exactly what these paths hold now (an index that already
+    does, built with the same settings, is left as it is)."""
     settings = settings_for(index_dir)
     try:
+        if not force and _already_holds(paths, settings, as_json):
+            return
         report = run_index(paths, settings, quiet=as_json, ray_address=ray_address)
     except InsightSearchError as exc:
         raise fail(exc) from None
@@ -202,6 +208,39 @@ def index(
             out.print(f"[red]{report.failed_files} file(s) could not be read.[/]")
     if report.failed_files:
         raise typer.Exit(code=1)
+
+
+def _already_holds(paths: list[Path], settings: Settings, as_json: bool) -> bool:
+    """Whether the index already holds what ``paths`` hold, built with these settings and model
+    (``serve_check.unchanged_index``): then say so (no build) and return True."""
+    from insight_search.embedding import make_embedder
+    from insight_search.serve_check import unchanged_index
+
+    started = time.perf_counter()
+    model_id = make_embedder(settings).model_id
+    held = unchanged_index(settings.index_dir, paths, settings.build_settings(), model_id)
+    if held is None or held.counts is None:
+        return False
+    c = held.counts
+    if as_json:
+        print_json(
+            {
+                "unchanged": True,
+                "index_dir": str(settings.index_dir),
+                "built_at": held.built_at,
+                "counts": c.to_dict(),
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
+        return True
+    names = ", ".join(map(str, paths))
+    out.print(
+        f"The index in {settings.index_dir} already holds what {names} hold ({c.documents} documents, "
+        f"{c.chunks} chunks from {c.files} files, built {held.built_at} with these settings): nothing to do "
+        "(--force builds it again).",
+        highlight=False,
+    )
+    return True
 
 
 @app.command(cls=Command)
