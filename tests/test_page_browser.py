@@ -363,6 +363,33 @@ def test_year_spans_and_composed_passages_are_labelled(browser: Any, base: str) 
     assert errors == []
 
 
+def test_related_passages_follow_the_matches_under_their_own_heading(browser: Any, base: str) -> None:
+    """A query with fewer than ten matches: its matches, then a "Related passages" heading, then the
+    related hits (marked by the server); the status line counts the matches and says how many follow."""
+    found = None
+    for query in ("Monterrey", "WhatsApp", "Oaxaca", "Nuevo Leon", "midwives"):
+        out = httpx.get(base + "/search", params={"q": query, "k": 10}).json()
+        if 0 < out["total"] < 10 and out["related"] > 0:
+            found = query, out
+            break
+    assert found is not None, "no query of the sample page with a few matches"
+    query, out = found
+    page, errors = open_page(browser, base, viewport={"width": 1280, "height": 1400})
+    search(page, query)
+    hits(page).first.wait_for()
+    items = page.locator("#results > li")
+    classes = [items.nth(i).get_attribute("class") or "" for i in range(items.count())]
+    divider = classes.index("related-divider")
+    assert divider == out["total"] and classes.count("related-divider") == 1
+    assert all("related" not in c.split() for c in classes[:divider])
+    assert all("related" in c.split() for c in classes[divider + 1 :]) and len(classes) == 11
+    assert page.locator(".related-divider").inner_text().startswith("Related passages")
+    status = page.locator("#status").inner_text()
+    assert f"{out['total']} matching passage" in status and f"then {out['related']} related" in status
+    shot(page, "search_page_related.png")
+    assert errors == []
+
+
 def test_the_close_button_stays_in_sight_in_the_whole_document(browser: Any, base: str) -> None:
     page, errors = open_page(browser, base, viewport={"width": 1280, "height": 800})
     search(page, QUERY)

@@ -233,14 +233,20 @@ def _already_holds(paths: list[Path], settings: Settings, as_json: bool) -> bool
             }
         )
         return True
-    names = ", ".join(map(str, paths))
+    names = ", ".join(map(str, paths)) + (" holds" if len(paths) == 1 else " hold")
+    held_text = (
+        f"{_count(c.documents, 'document')}, {_count(c.chunks, 'chunk')} from {_count(c.files, 'file')}"
+    )
     out.print(
-        f"The index in {settings.index_dir} already holds what {names} hold ({c.documents} documents, "
-        f"{c.chunks} chunks from {c.files} files, built {held.built_at} with these settings): nothing to do "
-        "(--force builds it again).",
+        f"The index in {settings.index_dir} already holds what {names} ({held_text}, built {held.built_at} "
+        "with these settings): nothing to do (--force builds it again).",
         highlight=False,
     )
     return True
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 @app.command(cls=Command)
