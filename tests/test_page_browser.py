@@ -386,7 +386,7 @@ def test_related_passages_follow_the_matches_under_their_own_heading(browser: An
     assert page.locator(".related-divider").inner_text().startswith("Related passages")
     status = page.locator("#status").inner_text()
     assert f"{out['total']} matching passage" in status and f"then {out['related']} related" in status
-    shot(page, "search_page_related.png")
+    shot(page, "search_page_related.png", full_page=True)
     assert errors == []
 
 
