@@ -109,24 +109,27 @@ def test_total_and_pages_are_the_matching_rows(searcher: Searcher, depth: int) -
 
 
 @pytest.mark.parametrize("group", [False, True])
-def test_related_candidates_follow_the_matches(searcher: Searcher, group: bool) -> None:
-    """The default (``related``): the same matches in the same order, then the search's other candidates,
-    each marked, none of them a match; ``total`` and the facets are the matches'; paging reaches each once."""
+def test_related_candidates_are_listed_where_the_ranking_puts_them(searcher: Searcher, group: bool) -> None:
+    """The default (``related``): every candidate in the fused order, the ones that do not match marked;
+    the matches among them are the matches-only list, in its order; ``total`` and the facets are the
+    matches'; paging reaches each hit once; a query that matches nothing lists nothing."""
     strict = _view(searcher, related=False)
     assert searcher.settings.related
     for text in QUERIES:
         query = Query(text, k=200, group_by_document=group)
         plain, listed = strict.search(query), searcher.search(query)
         assert listed.total == plain.total and listed.facets == plain.facets, text
-        flags = [h.related for h in listed.hits]
-        assert flags == sorted(flags) and listed.related == flags.count(True), text  # matches, then related
-        ids = [h.chunk.chunk_id for h in listed.hits]
-        assert ids[: plain.total] == [h.chunk.chunk_id for h in plain.hits]
+        matched = [h.chunk.chunk_id for h in listed.hits if not h.related]
+        assert matched == [h.chunk.chunk_id for h in plain.hits], text
+        assert listed.related == sum(h.related for h in listed.hits), text
         expected = reference_matches(searcher, text)
         related = {searcher._rows_by_id[h.chunk.chunk_id] for h in listed.hits if h.related}
         assert not related & expected, text
         if not plain.total:  # nothing matches: nothing is listed, related or not
             assert listed.hits == () and listed.related == 0
+        else:  # the fused order: scores never rise (matches beyond both lists follow with score 0)
+            scores = [h.score for h in listed.hits]
+            assert scores == sorted(scores, reverse=True), text
         pages = _all_pages(searcher, Query(text, group_by_document=group))
         assert pages == [searcher._rows_by_id[h.chunk.chunk_id] for h in listed.hits], text
         assert strict.search(Query(text, related=True)).related == searcher.search(Query(text)).related

@@ -66,11 +66,11 @@ class Settings(BaseSettings):
     # above every nonsense string's best cosine (0.33); 88 % of judged-relevant SciFact train pairs reach it.
     # NFCorpus train/dev, chosen on alone, give 0.42 too.
     match_threshold: float = 0.42
-    # After a query's matches, a search goes on listing its other candidates (passages near in meaning
-    # below the threshold, best fused score first), each marked related; ``total`` and the facets count the
+    # A search also lists its candidates that do not match (near in meaning, below the threshold, no query
+    # word) where the fused ranking puts them, each marked related; ``total`` and the facets count the
     # matches only, and a query with no match lists nothing (issue 11). Per request: ``related``. Issue 14
-    # (docs/benchmarks.md, "Issue 14: related passages after the matches"): without them, recall@100
-    # through the API is that of the matches (NFCorpus 0.25 against plain RRF's 0.32).
+    # (docs/benchmarks.md, "Issue 14: related passages and 400-word chunks"): matches only, recall@100
+    # through the API was that of the matches (NFCorpus 0.25 against plain RRF's 0.32).
     related: bool = True
     flat_index_max: int = 200_000  # exact FAISS index up to this many chunks, HNSW above
 

@@ -259,7 +259,7 @@ class Hit:
     highlight: str
     dense_score: float | None = None
     lexical_score: float | None = None
-    related: bool = False  # listed after the matches: it does not match the query (``Settings.related``)
+    related: bool = False  # it does not match the query: a related candidate (``Settings.related``)
 
 
 @dataclass(frozen=True)
@@ -278,7 +278,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
     facets: Facets
     next_offset: int | None = None
-    related: int = 0  # candidates listed after the ``total`` matches
+    related: int = 0  # candidates listed beside the ``total`` matches that do not match
 
 
 @dataclass(frozen=True)
@@ -359,7 +359,7 @@ class Query:
     filters: Filters = field(default_factory=Filters)
     offset: int = 0
     group_by_document: bool = False  # one hit per document (its best chunk), documents ranked by their best
-    related: bool | None = None  # list the other candidates after the matches (None: ``Settings.related``)
+    related: bool | None = None  # also list candidates that do not match (None: ``Settings.related``)
 
 
 @dataclass(frozen=True)

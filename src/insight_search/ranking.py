@@ -45,23 +45,16 @@ class Candidates:
     def matching_only(self, threshold: float) -> Candidates:
         """These candidates cut to the matches, order and scores kept: the rows of ``matching``, and those of
         the dense list whose cosine reaches ``threshold``. A search pages, counts and facets these."""
-        close = np.fromiter((i for i, s in self.dense.items() if s >= threshold), dtype=np.int64)
-        keep = np.isin(self.ids, self.matching) | np.isin(self.ids, close)
+        keep = self.match_mask(threshold)
         if keep.all():
             return self
         return Candidates(self.ids[keep], self.scores[keep], self.dense, self.lexical, self.matching)
 
-    def matches_first(self, threshold: float) -> tuple[Candidates, int]:
-        """These candidates with the matches (:meth:`matching_only`) first and the others after them, each
-        part in its own order, and how many match: a search lists the related candidates after the matches.
-        No match: nothing (a query that matches nothing lists nothing)."""
+    def match_mask(self, threshold: float) -> np.ndarray:
+        """For each of ``ids``, whether it matches: one of ``matching``, or in the dense list with a cosine
+        that reaches ``threshold`` (what :meth:`matching_only` keeps)."""
         close = np.fromiter((i for i, s in self.dense.items() if s >= threshold), dtype=np.int64)
-        keep = np.isin(self.ids, self.matching) | np.isin(self.ids, close)
-        n = int(keep.sum())
-        if not n:
-            return Candidates(self.ids[:0], self.scores[:0], self.dense, self.lexical, self.matching), 0
-        order = np.concatenate([np.flatnonzero(keep), np.flatnonzero(~keep)])
-        return Candidates(self.ids[order], self.scores[order], self.dense, self.lexical, self.matching), n
+        return np.isin(self.ids, self.matching) | np.isin(self.ids, close)
 
     def matches(self, threshold: float) -> list[int]:
         """Rows, best first, of :meth:`matching_only`."""

@@ -59,9 +59,9 @@ GROUP_HELP = (
 )
 
 RELATED_HELP = (
-    "After the matches (`total`), go on listing the search's other candidates, nearest in meaning first, "
-    "each with `related: true` (they hold no query word and fall below the match threshold); none when "
-    "nothing matches. Default: the server's `related` setting (on unless configured off)"
+    "Also list the search's candidates that do not match (no query word, below the match threshold, near "
+    "in meaning) where the ranking puts them, each with `related: true`; `total` counts the matches only, "
+    "and nothing is listed when nothing matches. Default: the server's `related` setting (on)"
 )
 
 

@@ -130,7 +130,7 @@ class HitOut(ChunkOut):
     dense_score: float | None = None
     lexical_score: float | None = None
     passages: list[MatchedPassageOut] = Field(default_factory=list, description=PASSAGES_HELP)
-    related: bool = Field(False, description="Listed after the matches: it does not match the query")
+    related: bool = Field(False, description="It does not match the query: a related candidate (`related`)")
 
     @classmethod
     def of_hit(cls, h: Hit) -> HitOut:
@@ -155,7 +155,7 @@ class SearchOut(BaseModel):
     results: list[HitOut]
     facets: FacetsOut
     next_cursor: str | None = None
-    related: int = Field(0, description="Related candidates listed after the matches (the request's related)")
+    related: int = Field(0, description="Related candidates listed beside the `total` matches (`related`)")
 
     @classmethod
     def of(cls, r: SearchResult, next_cursor: str | None = None) -> SearchOut:

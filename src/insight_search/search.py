@@ -220,15 +220,14 @@ class Searcher:
         return [int(i) for i in self.matching_candidates(query, vector).ids]
 
     def _result(self, query: Query, found: Candidates, vector: np.ndarray | None = None) -> SearchResult:
-        """The page of ``found`` (every candidate) the query asks for: its matches, then (``related``) the
-        other candidates, marked; ``total`` and the facets count the matches."""
+        """The page of ``found`` (every candidate, best first) the query asks for: its matches, and with
+        ``related`` the other candidates where the ranking puts them, each marked; ``total`` and the facets
+        count the matches, and a query that matches nothing lists nothing."""
         related = self.settings.related if query.related is None else query.related
-        threshold = self.settings.match_threshold
-        if related:
-            candidates, total = found.matches_first(threshold)
-        else:
-            candidates = found.matching_only(threshold)
-            total = len(candidates)
+        matches = found.match_mask(self.settings.match_threshold)
+        total = int(matches.sum())
+        candidates = found if related and total else found.matching_only(self.settings.match_threshold)
+        is_match = matches if candidates is found else np.ones(len(candidates), dtype=bool)
         terms = set(tokenize(query.text))
         hits: list[Hit] = []
         for r, (i, score) in enumerate(candidates.page(query.offset, query.k)):
@@ -242,7 +241,7 @@ class Searcher:
                     highlight=highlight(chunk.text, terms, sentences),
                     dense_score=candidates.dense.get(i),
                     lexical_score=candidates.lexical.get(i),
-                    related=query.offset + r >= total,
+                    related=not is_match[query.offset + r],
                 )
             )
         if query.group_by_document and hits:
@@ -252,7 +251,7 @@ class Searcher:
             query=query.text,
             total=total,
             hits=tuple(hits),
-            facets=self.facets(candidates.ids[:total]),
+            facets=self.facets(candidates.ids[is_match]),
             next_offset=end if end < len(candidates) else None,
             related=len(candidates) - total,
         )

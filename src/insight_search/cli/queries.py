@@ -49,7 +49,7 @@ def search(
         bool | None,
         typer.Option(
             "--related/--no-related",
-            help="After the matches, list related passages (near in meaning, no query word); default: on",
+            help="Also list related passages (near in meaning, no query word), marked; default: on",
         ),
     ] = None,
     index_dir: IndexDir = None,
@@ -66,16 +66,13 @@ def search(
         _nothing_matched(query, filters)
         return
     what = "matching documents" if group == "document" else "matching passages"
-    more = f", then {payload.related} related" if payload.related else ""
+    more = f" (and {payload.related} related, marked)" if payload.related else ""
     out.print(f"[bold]{payload.total}[/] {what} for [italic]{query}[/]{more}", highlight=False)
-    divided = False
     for r in payload.results:
-        if r.related and not divided:  # the matches end here
-            out.print("\n[bold]Related[/] [dim](no query word; near in meaning)[/]", highlight=False)
-            divided = True
         where = _where(_years(r.year, r.year_end), r.country, r.section, _composed(r.composed, r.section))
         loc = r.source.path + (f" row {r.source.row}" if r.source.row else "") + _page(r.source)
-        title = f"[bold cyan]{r.rank}.[/] [bold]{r.title}[/]{_language(r.language)}"
+        related = " [magenta]related[/] [dim](no query word, near in meaning)[/]" if r.related else ""
+        title = f"[bold cyan]{r.rank}.[/] [bold]{r.title}[/]{_language(r.language)}{related}"
         out.print(f"\n{title}  [dim]({where})[/]", highlight=False)
         out.print(f"   {r.highlight}", highlight=False, markup=False)
         out.print(f"   [dim]{loc} · {r.chunk_id} · score {r.score:.4f}[/]", highlight=False)

@@ -323,6 +323,13 @@ function renderHit(r, sameDocument) {
     li.append(h);
   }
   const meta = metaElement(r);
+  if (r.related) {
+    // Not a match: none of the query's words, only near in meaning (ranked where the search put it).
+    li.classList.add("related");
+    const tag = el("span", "related", "related-tag");
+    tag.title = "Holds none of the query's words; near in meaning";
+    meta.append(document.createTextNode(" "), tag);
+  }
   if (r.language) {
     const tag = el("span", r.language, "lang-tag");
     tag.title = "Language: " + (LANGUAGE_NAMES[r.language] || r.language);
@@ -384,14 +391,7 @@ async function loadResults(append) {
     state.lastDoc = null;
   }
   for (const r of out.results) {
-    if (r.related && !list.querySelector(".related-divider")) {
-      // The matches end here: what follows holds no query word and is only near in meaning.
-      list.append(el("li", "Related " + (state.group === "document" ? "documents" : "passages") + ": none of the query's words, near in meaning", "related-divider"));
-      state.lastDoc = null;
-    }
-    const hit = renderHit(r, state.group !== "document" && r.doc_id === state.lastDoc);
-    if (r.related) hit.classList.add("related");
-    list.append(hit);
+    list.append(renderHit(r, state.group !== "document" && r.doc_id === state.lastDoc));
     state.lastDoc = r.doc_id;
   }
   state.cursor = out.next_cursor;
@@ -407,7 +407,7 @@ async function loadResults(append) {
     setStatus(
       nothing
         ? "Nothing matched “" + state.q + "”" + (Object.keys(state.params).length ? " with these filters" : "") + "."
-        : out.total + " matching " + (state.group === "document" ? "document" : "passage") + (out.total === 1 ? "" : "s") + " for “" + state.q + "”" + (out.related ? ", then " + out.related + " related" : ""),
+        : out.total + " matching " + (state.group === "document" ? "document" : "passage") + (out.total === 1 ? "" : "s") + " for “" + state.q + "”" + (out.related ? ", and related ones (marked)" : ""),
     );
   }
 }
