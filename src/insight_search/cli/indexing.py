@@ -245,10 +245,6 @@ def _already_holds(paths: list[Path], settings: Settings, as_json: bool) -> bool
     return True
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
-
-
 @app.command(cls=Command)
 def info(index_dir: IndexDir = None, as_json: JsonFlag = False) -> None:
     """What the index holds."""

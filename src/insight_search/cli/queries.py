@@ -71,8 +71,8 @@ def search(
     for r in payload.results:
         where = _where(_years(r.year, r.year_end), r.country, r.section, _composed(r.composed, r.section))
         loc = r.source.path + (f" row {r.source.row}" if r.source.row else "") + _page(r.source)
-        related = " [magenta]related[/] [dim](no query word, near in meaning)[/]" if r.related else ""
-        title = f"[bold cyan]{r.rank}.[/] [bold]{r.title}[/]{_language(r.language)}{related}"
+        tag = " [magenta]related[/] [dim](no query word, near in meaning)[/]" if r.related else ""
+        title = f"[bold cyan]{r.rank}.[/] [bold]{r.title}[/]{_language(r.language)}{tag}"
         out.print(f"\n{title}  [dim]({where})[/]", highlight=False)
         out.print(f"   {r.highlight}", highlight=False, markup=False)
         out.print(f"   [dim]{loc} · {r.chunk_id} · score {r.score:.4f}[/]", highlight=False)
