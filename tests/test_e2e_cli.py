@@ -62,10 +62,16 @@ def test_search_json_has_every_field(built):
 
 def test_monterrey_finds_the_2023_and_2024_notes_first(built):
     _, index_dir = built
-    out = _search(index_dir, "Monterrey", "--k", "4")
-    years = [r["year"] for r in out["results"]]
+    matches = _search(index_dir, "Monterrey", "--k", "4", "--no-related")
+    years = [r["year"] for r in matches["results"]]
     assert set(years) == {2023, 2024}  # only the 2023 and 2024 notes, both of them, come first
-    assert all("Monterrey" in r["text"] for r in out["results"])
+    assert all("Monterrey" in r["text"] for r in matches["results"])
+    assert len(matches["results"]) == min(4, matches["total"]) and matches["related"] == 0
+    out = _search(index_dir, "Monterrey", "--k", "10")  # the default: related passages too, marked
+    assert out["total"] == matches["total"] and out["related"] > 0
+    listed = [r["chunk_id"] for r in out["results"] if not r["related"]]
+    assert listed[: len(matches["results"])] == [r["chunk_id"] for r in matches["results"]]
+    assert all("Monterrey" not in r["text"] for r in out["results"] if r["related"])
 
 
 def test_funding_passage_is_found_by_partner_and_year(built):
@@ -120,5 +126,5 @@ def test_index_and_search_honour_the_configured_backend(tmp_path, monkeypatch):
     assert built.exit_code == 0, built.output
     manifest = json.loads(runner.invoke(app, ["info", "--index-dir", str(index_dir), "--json"]).stdout)
     assert "static" in manifest["model_id"]
-    out = _search(index_dir, "Monterrey", "--k", "3")
+    out = _search(index_dir, "Monterrey", "--k", "3", "--no-related")
     assert out["results"] and all(r["year"] in (2023, 2024) for r in out["results"])

@@ -88,7 +88,7 @@ def test_build_then_search_with_filters_and_facets(corpus, settings, fake_embedd
 def test_monterrey_ranks_the_2023_and_2024_notes_first(corpus, settings, fake_embedder):
     (corpus / "notes.jsonl").unlink()
     build_index([corpus], settings, fake_embedder)
-    hits = _searcher(settings, fake_embedder).search(Query("Monterrey", k=5)).hits
+    hits = _searcher(settings, fake_embedder).search(Query("Monterrey", k=5, related=False)).hits
     top_years = {h.chunk.year for h in hits[:3]}
     assert top_years <= {2023, 2024} and {2023, 2024} <= {h.chunk.year for h in hits[:5]}
 
