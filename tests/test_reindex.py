@@ -76,12 +76,25 @@ def test_a_changed_file_or_build_setting_builds_again(
     assert out.startswith("Indexed 4 documents") and fifth != fourth  # a new file
 
 
-def test_a_build_that_skipped_a_file_is_built_again(tmp_path: Path, corpus: Path) -> None:
+def test_what_the_build_skipped_is_named_again(tmp_path: Path, corpus: Path) -> None:
+    """An unchanged index whose build skipped something: left as it is, the problems named again and the
+    exit status the build had (1 for a file it could not read)."""
     (corpus / "broken.jsonl").write_text("{not json\n", encoding="utf-8")
-    _, first_out, first = _index(tmp_path)
-    assert "broken.jsonl" in first_out
-    _, again, second = _index(tmp_path)
-    assert "broken.jsonl" in again and second != first  # the problem is named again, not hidden
+    (corpus / "locked.txt").write_text("Clinics opened.", encoding="utf-8")
+    (corpus / "locked.txt").chmod(0)
+    try:
+        code, first_out, first = _index(tmp_path)
+        unreadable = code == 1  # (root reads any file: then only the bad record is a problem)
+        assert "broken.jsonl" in first_out
+        again_code, again, second = _index(tmp_path)
+        assert "already holds" in again and second == first and again_code == code
+        skipped = [line for line in first_out.splitlines() if line.startswith("skipped")]
+        assert skipped and all(line in again for line in skipped)  # each problem named again
+        assert ("could not be read" in again) == unreadable
+        report = json.loads(_index(tmp_path, "--json")[1])
+        assert report["unchanged"] and len(report["problems"]) == len(skipped)
+    finally:
+        (corpus / "locked.txt").chmod(0o644)
 
 
 def test_build_settings_name_what_a_build_depends_on() -> None:

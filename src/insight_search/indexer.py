@@ -2,13 +2,11 @@
 
 Each build reflects exactly what the given paths hold now: new and changed files are added, vanished ones
 disappear. Unchanged text is not embedded again (the embedding cache is keyed by model and text hash).
-
 The build streams: readers yield documents one at a time, each new document's chunks join a window of
 ``settings.index_window`` chunks, and a full window is embedded (each distinct text once, longest first)
 and appended to the version being written (:class:`version_writer.VersionWriter`). Memory therefore
 depends on the window, not on the corpus; only the final BM25 matrix (and the HNSW graph of a very large
-index) grows with it.
-"""
+index) grows with it."""
 
 from __future__ import annotations
 
@@ -356,6 +354,7 @@ def build_index(
                 files=corpus.files,
                 indicator_records=writer.indicator_records,
                 skipped_files=len(corpus.problems),
+                failed_files=corpus.failed_files,
             )
             version = writer.commit(
                 Manifest(
@@ -365,6 +364,7 @@ def build_index(
                     dimension=embedder.dimension,
                     counts=counts,
                     corpus_paths=tuple(str(p) for p in paths),
+                    problems=tuple(f"{p.path}: {p.reason}" for p in corpus.problems) or None,
                     working_dir=_working_dir(paths),
                     corpus_fingerprint=corpus.fingerprint,
                     chunk_words=settings.chunk_words,

@@ -43,7 +43,8 @@ class Counts:
     funding_records: int = 0
     files: int = 0
     indicator_records: int = 0  # written only when some: a manifest written before it existed reads 0
-    skipped_files: int = 0  # files the build skipped or could not read (written only when some)
+    skipped_files: int = 0  # problems the build met: files skipped or unreadable, bad records (when some)
+    failed_files: int = 0  # of those, files it could not read (written only when some)
     extra: Mapping[str, Any] = field(default_factory=_no_extra)
 
     @classmethod
@@ -64,12 +65,13 @@ class Counts:
             "files": self.files,
             **({"indicator_records": self.indicator_records} if self.indicator_records else {}),
             **({"skipped_files": self.skipped_files} if self.skipped_files else {}),
+            **({"failed_files": self.failed_files} if self.failed_files else {}),
             **self.extra,
         }
 
 
 # The keys of a manifest in the order the indexer writes them, with the JSON types each may have.
-# ``counts`` and ``corpus_paths`` are converted apart.
+# ``counts``, ``corpus_paths`` and ``problems`` are converted apart.
 _SCALARS: dict[str, type | tuple[type, ...]] = {
     "model_id": str,
     "embedding_backend": str,
@@ -96,6 +98,7 @@ _ORDER = (
     "dimension",
     "counts",
     "corpus_paths",
+    "problems",
     "working_dir",
     "corpus_fingerprint",
     "chunk_words",
@@ -125,6 +128,7 @@ class Manifest:
     model: str | None = None  # the model setting ("default" or a folder)
     counts: Counts | None = None
     corpus_paths: tuple[str, ...] | None = None  # the paths the build was given, as written
+    problems: tuple[str, ...] | None = None  # "path: reason" of each problem the build met (when some)
     working_dir: str | None = None  # the folder the build ran in, when a corpus path is relative
     corpus_fingerprint: str | None = None
     chunk_words: int | None = None
@@ -156,9 +160,10 @@ class Manifest:
         }
         if d.get("counts") is not None:
             values["counts"] = Counts.from_dict(d["counts"], where)
-        if d.get("corpus_paths") is not None:
-            paths = _typed(where, "corpus_paths", d["corpus_paths"], list)
-            values["corpus_paths"] = tuple(_typed(where, "corpus_paths[]", p, str) for p in paths)
+        for key in ("corpus_paths", "problems"):
+            if d.get(key) is not None:
+                items = _typed(where, key, d[key], list)
+                values[key] = tuple(_typed(where, f"{key}[]", p, str) for p in items)
         if d.get("checksums") is not None:
             sums = _typed(where, "checksums", d["checksums"], dict)
             values["checksums"] = MappingProxyType(

@@ -110,16 +110,16 @@ def unchanged_index(
     """The manifest of the index in ``index_dir`` when building ``paths`` again would write the same index:
     it was built from these paths (as they open from here), by this format, with the model ``model_id`` and
     the build settings ``build_settings`` (``Settings.build_settings``), from files whose names and contents
-    are unchanged (``corpus_fingerprint``), none of them skipped. None otherwise, and when the index cannot
-    be read."""
+    are unchanged (``corpus_fingerprint``), its build's problems recorded (``Manifest.problems``, for the
+    caller to name again). None otherwise, and when the index cannot be read."""
     try:
         manifest = store.read_manifest(index_dir)
     except InsightSearchError:
         return None
     if manifest is None or manifest.format_version != store.FORMAT_VERSION or not manifest.corpus_paths:
         return None
-    if manifest.counts is None or manifest.counts.skipped_files:  # a rebuild names the skipped files again
-        return None
+    if manifest.counts is None or manifest.counts.skipped_files != len(manifest.problems or ()):
+        return None  # built before the problems were recorded: a build names them again
     if manifest.build_settings != build_settings or manifest.model_id != model_id:
         return None
     if _absolute(paths) != _absolute(own_sources(manifest)):

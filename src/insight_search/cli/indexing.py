@@ -212,7 +212,8 @@ def index(
 
 def _already_holds(paths: list[Path], settings: Settings, as_json: bool) -> bool:
     """Whether the index already holds what ``paths`` hold, built with these settings and model
-    (``serve_check.unchanged_index``): then say so (no build) and return True."""
+    (``serve_check.unchanged_index``): then say so, name the files its build skipped, and return True
+    (exit status 1 when one could not be read, as the build said)."""
     from insight_search.embedding import make_embedder
     from insight_search.serve_check import unchanged_index
 
@@ -222,6 +223,7 @@ def _already_holds(paths: list[Path], settings: Settings, as_json: bool) -> bool
     if held is None or held.counts is None:
         return False
     c = held.counts
+    problems = list(held.problems or ())
     if as_json:
         print_json(
             {
@@ -229,19 +231,27 @@ def _already_holds(paths: list[Path], settings: Settings, as_json: bool) -> bool
                 "index_dir": str(settings.index_dir),
                 "built_at": held.built_at,
                 "counts": c.to_dict(),
+                "problems": problems,
+                "failed_files": c.failed_files,
                 "seconds": round(time.perf_counter() - started, 3),
             }
         )
-        return True
-    names = ", ".join(map(str, paths)) + (" holds" if len(paths) == 1 else " hold")
-    held_text = (
-        f"{_count(c.documents, 'document')}, {_count(c.chunks, 'chunk')} from {_count(c.files, 'file')}"
-    )
-    out.print(
-        f"The index in {settings.index_dir} already holds what {names} ({held_text}, built {held.built_at} "
-        "with these settings): nothing to do (--force builds it again).",
-        highlight=False,
-    )
+    else:
+        names = ", ".join(map(str, paths)) + (" holds" if len(paths) == 1 else " hold")
+        held_text = (
+            f"{_count(c.documents, 'document')}, {_count(c.chunks, 'chunk')} from {_count(c.files, 'file')}"
+        )
+        out.print(
+            f"The index in {settings.index_dir} already holds what {names} ({held_text}, built "
+            f"{held.built_at} with these settings): nothing to do (--force builds it again).",
+            highlight=False,
+        )
+        for problem in problems:
+            out.print(f"[yellow]skipped[/] {problem}", highlight=False)
+        if c.failed_files:
+            out.print(f"[red]{c.failed_files} file(s) could not be read.[/]")
+    if c.failed_files:
+        raise typer.Exit(code=1)
     return True
 
 
