@@ -334,6 +334,8 @@ def test_year_spans_and_composed_passages_are_labelled(browser: Any, base: str) 
                 r["year_end"] = r["year"]  # one year
             if i in notes:
                 r["composed"], r["section"] = True, notes[i]
+            elif r["composed"]:  # a real funding sentence among the others: shown as an ordinary hit here
+                r["composed"], r["section"] = False, "progress_note"
         route.fulfill(response=response, json=body)
 
     page.route(re.compile(r"/search\?"), change)
