@@ -40,15 +40,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED, dir_size, machine, write_result  # noqa: E402
+from memory_full_data import rss_mb  # noqa: E402
 
 DATA = SHARED / "data"
-
-
-def rss_mb(field: str = "VmRSS") -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class Phases(logging.Handler):
